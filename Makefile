@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rvirtio: virtio drivers in Rust, built out of tree.
+#
+#   make                 build the modules against the cached lean kernel
+#                        (built first if missing) into build/lean/
+#   make KDIR=<dir>      build them against your own Rust-enabled 7.3 build,
+#                        into build/custom/; pass the toolchain that built it,
+#                        e.g. `make KDIR=... LLVM=1`
+#   make run             boot QEMU with a virtio disk and NIC, insert the
+#                        modules, show what they did (INTERACTIVE=1: a shell)
+#   make check           every test, on the debug kernel; ends with
+#                        "N passed, N failed"
+#   make setup           install the packages and tools (Debian 12)
+#   make kernel          build both kernel flavours into the cache
+#   make modules_install, make clean, make rust-analyzer
+#
+# See README.md and Documentation/.
+
+FLAVOUR ?= lean
+TOP := $(CURDIR)
+
+ifeq ($(KDIR),)
+KDIR_CMD := $(TOP)/qemu-scripts/build-kernel.sh $(FLAVOUR)
+TOOLCHAIN = $(shell $(TOP)/qemu-scripts/toolchain-vars.sh)
+MO ?= $(TOP)/build/$(FLAVOUR)
+else
+KDIR_CMD := echo $(abspath $(KDIR))
+TOOLCHAIN :=
+MO ?= $(TOP)/build/custom
+endif
+
+# Sub-makes must not see this Makefile's own variables as Kbuild's.
+unexport FLAVOUR KDIR_CMD TOOLCHAIN
+
+KBUILD_MAKE = kdir=$$($(KDIR_CMD)) && mkdir -p $(MO) && \
+	$(MAKE) -C $$kdir M=$(TOP) MO=$(MO) $(TOOLCHAIN)
+
+.PHONY: all modules modules_install clean rust-analyzer run check setup kernel
+
+all: modules
+
+modules:
+	+$(KBUILD_MAKE) modules
+
+modules_install:
+	+$(KBUILD_MAKE) modules_install
+
+rust-analyzer:
+	+$(KBUILD_MAKE) rust-analyzer
+	$(TOP)/qemu-scripts/rust-analyzer.py $(MO)/rust-project.json $(TOP) $(MO)
+	ln -sf $(MO)/rust-project.json $(TOP)/rust-project.json
+
+clean:
+	rm -rf $(TOP)/build $(TOP)/rust-project.json
+
+setup:
+	$(TOP)/qemu-scripts/setup.sh
+
+kernel:
+	$(TOP)/qemu-scripts/build-kernel.sh debug
+	$(TOP)/qemu-scripts/build-kernel.sh lean
+
+run:
+	$(TOP)/qemu-scripts/run.sh
+
+check:
+	$(TOP)/qemu-scripts/check.sh

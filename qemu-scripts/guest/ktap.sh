@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# KTAP output for the guest's shell tests, in the shape KUnit's debugfs
+# results have, between markers that the host's report.py cuts on:
+#
+#   RVIRTIO-KTAP-BEGIN <suite>
+#   KTAP version 1
+#   # Subtest: <suite>
+#   ok 1 <test>
+#   not ok 2 <test>
+#   # <diagnostic>
+#   ok 3 <test> # SKIP <reason>
+#   1..3
+#   RVIRTIO-KTAP-END <suite>
+
+ktap_begin() {
+	KTAP_SUITE=$1
+	KTAP_N=0
+	KTAP_FAILED=0
+	echo "RVIRTIO-KTAP-BEGIN $KTAP_SUITE"
+	echo "KTAP version 1"
+	echo "# Subtest: $KTAP_SUITE"
+}
+
+# ktap_ok NAME
+ktap_ok() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N $1"
+}
+
+# ktap_fail NAME [DIAGNOSTIC...]
+ktap_fail() {
+	local name=$1
+	shift
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_FAILED=$((KTAP_FAILED + 1))
+	echo "not ok $KTAP_N $name"
+	for d in "$@"; do
+		echo "# $d"
+	done
+}
+
+# ktap_skip NAME REASON
+ktap_skip() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N $1 # SKIP $2"
+}
+
+# ktap_check NAME COMMAND...: ok if COMMAND succeeds; its output is kept as
+# diagnostics when it fails.
+ktap_check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name" "command failed: $*" "$(echo "$out" | tail -n 5)"
+	fi
+}
+
+ktap_end() {
+	echo "1..$KTAP_N"
+	echo "RVIRTIO-KTAP-END $KTAP_SUITE"
+}
+
+# A kmemleak scan after all tests: anything unreferenced is a leak.
+ktap_kmemleak() {
+	local f=/sys/kernel/debug/kmemleak out
+	ktap_begin kmemleak
+	if [ ! -e $f ]; then
+		ktap_skip scan "kernel has no CONFIG_DEBUG_KMEMLEAK"
+	else
+		# Two scans: an object is reported once it stays unreferenced
+		# across a scan.
+		echo scan >$f
+		sleep 1
+		echo scan >$f
+		out=$(cat $f)
+		if [ -z "$out" ]; then
+			ktap_ok scan
+		else
+			ktap_fail scan "kmemleak reported unreferenced objects:"
+			echo "$out"
+		fi
+	fi
+	ktap_end
+}

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots a kernel and initramfs in QEMU with the devices the tests use, with a
+# time limit, and keeps the whole serial console in a log file.
+#
+#   qemu-scripts/run-vm.sh --kernel BZIMAGE --initrd CPIO --log FILE \
+#       [--mode probe|run|check] [--timeout SECONDS] [--interactive] \
+#       [--quiet (progress lines only)] [--disk IMAGE] [--append ARGS]
+#
+# Exit status says how the VM ended:
+#   0  the guest reached the end of its /init (isa-debug-exit wrote 33)
+#   2  the guest stopped early: panic, reboot or power-off before the end
+#   3  timeout: the VM hung or was too slow
+#   4  QEMU failed to start
+#
+# Acceleration: RVIRTIO_ACCEL=tcg|kvm forces one; by default KVM is used
+# only after a short probe boot with it has succeeded on this host (nested
+# KVM can hang right after the firmware), and the result of the probe is
+# cached. Otherwise TCG.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel= initrd= log= mode=check timeout=600 interactive=0 quiet=0 disk= append=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift ;;
+	--initrd) initrd=$2; shift ;;
+	--log) log=$2; shift ;;
+	--mode) mode=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	--interactive) interactive=1 ;;
+	--quiet) quiet=1 ;;
+	--disk) disk=$2; shift ;;
+	--append) append=$2; shift ;;
+	*) die "unknown argument $1" ;;
+	esac
+	shift
+done
+[ -f "$kernel" ] && [ -f "$initrd" ] && [ -n "$log" ] ||
+	die "usage: $0 --kernel BZIMAGE --initrd CPIO --log FILE [...]"
+mkdir -p "$(dirname "$log")"
+
+qemu=qemu-system-x86_64
+# kunit.enable=1 kunit.autorun=1: a kernel built without KUNIT_DEFAULT_ENABLED
+# or KUNIT_AUTORUN_ENABLED (allnoconfig gives that) would run no suite.
+cmdline="console=ttyS0 panic=-1 kunit.enable=1 kunit.autorun=1 rvirtio.mode=$mode $append"
+[ $interactive = 1 ] && cmdline="$cmdline rvirtio.interactive=1"
+
+# q35, not pc: the pc machine's ACPI _PRT is an AML loop that ACPICA, under
+# TCG with KASAN, cannot finish within its 30 s loop timeout (three times
+# per boot); q35's routing table is static.
+base_args=(
+	-M q35 -nodefaults -nographic -no-reboot -m 2G -smp 2
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+)
+
+devices=()
+if [ "$mode" != probe ]; then
+	if [ -z "$disk" ]; then
+		disk=$(dirname "$log")/disk.img
+		truncate -s 64M "$disk"
+	fi
+	# Each device behind a PCIe root port of its own, so that it can be
+	# hot-unplugged (QMP device_del).
+	devices+=(
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+		-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
+		-drive "file=$disk,format=raw,if=none,id=disk0,cache=unsafe"
+		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,bus=rp1,id=blk0
+		-netdev user,id=net0
+		-device virtio-net-pci,netdev=net0,romfile=,bus=rp2,id=nic0
+		-device virtio-rng-pci,bus=rp3,id=rng0
+	)
+fi
+
+accel_args() {
+	case "$1" in
+	kvm) echo "-accel kvm -cpu host" ;;
+	tcg) echo "-accel tcg,thread=multi -cpu max" ;;
+	esac
+}
+
+# Picks the accelerator: forced, cached probe result, or a fresh probe.
+choose_accel() {
+	if [ -n "${RVIRTIO_ACCEL:-}" ]; then
+		echo "$RVIRTIO_ACCEL"
+		return
+	fi
+	if [ ! -w /dev/kvm ]; then
+		echo tcg
+		return
+	fi
+	local stamp rc
+	stamp=$RVIRTIO_CACHE/kvm-probe-$($qemu --version | head -1 | tr -cd '0-9.')-$(uname -r)
+	if [ -f "$stamp" ]; then
+		cat "$stamp"
+		return
+	fi
+	mkdir -p "$RVIRTIO_CACHE"
+	rc=0
+	# shellcheck disable=SC2046
+	timeout -k 5 30 $qemu "${base_args[@]/rvirtio.mode=$mode/rvirtio.mode=probe}" \
+		$(accel_args kvm) -serial null </dev/null >/dev/null 2>&1 || rc=$?
+	if [ $rc -eq 33 ]; then echo kvm; else echo tcg; fi | tee "$stamp"
+}
+
+accel=$(choose_accel)
+[ $quiet = 1 ] || say "Booting QEMU ($accel, timeout ${timeout}s); console log: $log"
+
+# QEMU's status is the first of the pipeline's: no errexit or pipefail here.
+set +e +o pipefail
+if [ $interactive = 1 ]; then
+	# shellcheck disable=SC2046
+	$qemu "${base_args[@]}" "${devices[@]}" $(accel_args "$accel") \
+		-serial mon:stdio 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+else
+	# shellcheck disable=SC2046
+	timeout -k 10 "$timeout" $qemu "${base_args[@]}" "${devices[@]}" \
+		$(accel_args "$accel") -serial stdio </dev/null 2>&1 |
+		if [ $quiet = 1 ]; then
+			# Progress only: the guest's own lines, suites, failures.
+			tee "$log" | grep --line-buffered -E 'rvirtio: |RVIRTIO-KTAP-BEGIN|not ok' |
+				sed -u 's/^/    guest| /' >&2
+		else
+			tee "$log"
+		fi
+	rc=${PIPESTATUS[0]}
+fi
+set -e -o pipefail
+
+case $rc in
+33) exit 0 ;;
+124 | 137) echo "rvirtio: VM TIMEOUT after ${timeout}s" >>"$log"; exit 3 ;;
+0) echo "rvirtio: VM STOPPED EARLY (panic, reboot or power-off)" >>"$log"; exit 2 ;;
+*) echo "rvirtio: QEMU FAILED with status $rc" >>"$log"; exit 4 ;;
+esac
