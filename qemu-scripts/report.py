@@ -81,7 +81,7 @@ class Frame:
         self.results = []  # (ok, name, directive, diagnostics, child Frame or None)
 
 
-def parse_block(block, lines, report):
+def parse_block(block, lines, report, finished=True):
     """Counts the leaf results of one KTAP document.
 
     Nesting follows indentation, as KUnit prints it: a result line that
@@ -129,6 +129,9 @@ def parse_block(block, lines, report):
             top = top or stack[0]
         elif line.strip().startswith("#"):
             diag.append(line.strip())
+        elif diag and "ASSERTION FAILED" in diag[-1] or diag and diag[-1].startswith("  "):
+            # The lines of an assertion message that follow its '#' line.
+            diag.append("  " + line.strip())
 
     # Levels never closed by a result line: the document was cut short (the
     # caller fails the block for it). What did run still counts.
@@ -162,13 +165,12 @@ def parse_block(block, lines, report):
             else:
                 report.fail(full, *diags)
 
-    if top is None or (not top.results and not top.plan):
-        report.fail(block, "suite ran no test case")
+    if top is None or not top.results:
+        # An unfinished block is failed by the caller, for that reason.
+        if finished:
+            report.fail(block, "suite ran no test case")
         return [block]
     walk(top, block)
-    if not top.results:
-        report.fail(block, "suite ran no test case")
-        seen.append(block)
     return seen
 
 
@@ -192,21 +194,24 @@ def parse_log(path, report, line_offset=0):
             open_blocks[next(reversed(open_blocks))].append(raw)
     for block, block_lines in open_blocks.items():
         # What did run counts; the block itself fails as crashed.
-        report.suites_seen.extend(parse_block(block, block_lines, report))
+        report.suites_seen.extend(parse_block(block, block_lines, report, finished=False))
         report.fail(block, "started but never finished (crash or hang?)")
     return lines
 
 
 def find_splats(lines, report, context=12):
+    """Fails once per splat: the lines that follow a match (a Rust panic's
+    BUG and Oops, a WARNING's trace) are the same event."""
+    last = -context - 1
     for n, raw in enumerate(lines):
         line = TIMESTAMP.sub("", raw.rstrip("\n"))
         if "RVIRTIO-" in line:
             continue
-        for pat in SPLATS:
-            if pat.search(line):
+        if any(pat.search(line) for pat in SPLATS):
+            if n - last > context:
                 snippet = [TIMESTAMP.sub("", l.rstrip("\n")) for l in lines[n : n + context]]
                 report.fail(f"kernel splat at console line {n + 1}: {line.strip()}", *snippet)
-                break
+            last = n
 
 
 def main():

@@ -127,6 +127,15 @@ CASES = [
         1,
         "0 passed, 1 failed",
     ),
+    (
+        "one_crash_is_one_failure",
+        GOOD_SUITE
+        + "rust_kernel: panicked at x.rs:1:1:\nindex out of bounds\n"
+        + "kernel BUG at rust/helpers/bug.c:7!\nOops: invalid opcode: 0000 [#1] SMP KASAN\n",
+        [],
+        1,
+        "2 passed, 1 failed",
+    ),
     ("vm_timeout_fails", GOOD_SUITE, ["--vm-status", "3"], 1, "2 passed, 1 failed"),
     ("vm_panic_fails", GOOD_SUITE, ["--vm-status", "2"], 1, "2 passed, 1 failed"),
     (
