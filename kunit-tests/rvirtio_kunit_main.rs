@@ -11,6 +11,17 @@ use kernel::prelude::*;
 #[path = "../rust/bindings/lib.rs"]
 mod bindings;
 
+// The abstractions under test, compiled into this module with their in-file KUnit suites
+// (`--cfg rvirtio_kunit`, see Kbuild).
+#[path = "../rust/kernel"]
+#[allow(dead_code, unreachable_pub, unused_imports)]
+mod rust_kernel {
+    pub(crate) mod hw_random;
+    pub(crate) mod virtio;
+}
+#[allow(unused_imports)]
+use rust_kernel::virtio;
+
 module! {
     type: RvirtioKunit,
     name: "rvirtio_kunit",

@@ -9,6 +9,7 @@
  * list_head, ...) is the kernel crate's own binding, not a duplicate.
  */
 
+#include <linux/hw_random.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_features.h>

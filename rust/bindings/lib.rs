@@ -36,6 +36,8 @@ pub use kernel::bindings::*;
 #[allow(clippy::cast_lossless)]
 #[allow(clippy::ref_as_ptr)]
 mod extra {
+    // The generated items shadow the kernel's where both exist (the integer typedefs, which
+    // are the same aliases).
     use kernel::bindings::*;
     use kernel::ffi;
     use pin_init::MaybeZeroable;
@@ -44,18 +46,16 @@ mod extra {
         env!("RVIRTIO_OBJTREE"),
         "/rust/bindings/bindings_generated.rs"
     ));
+
+    pub mod helpers {
+        use super::*;
+
+        include!(concat!(
+            env!("RVIRTIO_OBJTREE"),
+            "/rust/bindings/bindings_helpers_generated.rs"
+        ));
+    }
 }
 
-mod helpers {
-    use super::extra::*;
-    use kernel::bindings::*;
-    use kernel::ffi;
-
-    include!(concat!(
-        env!("RVIRTIO_OBJTREE"),
-        "/rust/bindings/bindings_helpers_generated.rs"
-    ));
-}
-
+pub use extra::helpers::*;
 pub use extra::*;
-pub use helpers::*;

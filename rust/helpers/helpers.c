@@ -21,4 +21,5 @@
  */
 #define __rust_helper
 
+#include "scatterlist.c"
 #include "virtio.c"

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtqueues: the rings through which a driver lends buffers to a virtio device.
+//!
+//! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h)
+//!
+//! The rings are the kernel's own (`drivers/virtio/virtio_ring.c`); this module makes their use
+//! safe:
+//!
+//! - A buffer handed to the device is owned by the queue until the device returns it: [`add`]
+//!   takes a `KBox<B>` and [`get_buf`] gives it back, so safe code cannot free, move or reuse
+//!   memory the device may still read or write. What a buffer lends to the device (which
+//!   parts the device reads, which it writes) is described by [`Buffer::describe`].
+//! - The token stored with a buffer is the buffer itself; the C ring returns tokens from its own
+//!   shadow state (never from memory the device can write) after checking the used ID. The used
+//!   length, which the device does write, is checked here against the writable size of the
+//!   buffer before the driver sees it.
+//! - Operations on a ring are serialised by an interrupt-safe spinlock ([`Queue::lock`]), as
+//!   callbacks run in hard-interrupt context. Notifying the device ([`Queue::notify`]) needs no
+//!   lock, so a driver can prepare the kick under the lock and notify after releasing it.
+//! - The queues are torn down in the order the virtio specification requires: reset the device
+//!   (it stops using buffers), return every buffer it still holds to its owner (the buffers are
+//!   dropped), delete the queues. This happens when the device is removed, or when
+//!   [`Virtqueues`] is dropped, whichever comes first; afterwards every queue operation fails
+//!   with `ENODEV` instead of touching freed rings.
+//!
+//! [`add`]: Ring::add
+//! [`get_buf`]: Ring::get_buf
+
+use super::{
+    sg::SgList,
+    Device, //
+};
+use crate::bindings;
+use core::{
+    marker::{
+        PhantomData,
+        PhantomPinned, //
+    },
+    ptr::{
+        self,
+        addr_of_mut, //
+    },
+};
+use kernel::{
+    alloc::Flags,
+    device, new_spinlock_irq,
+    prelude::*,
+    str::CStr,
+    sync::{
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        rcu,
+        SpinLockIrq,
+        SpinLockIrqGuard, //
+    },
+};
+
+/// A buffer that can be lent to a virtio device.
+///
+/// The buffer lives in a `KBox` while the device holds it, so the memory it describes does not
+/// move. Only memory reachable from `self` (or `'static` memory) can be described, and it must
+/// be in the kernel's linear mapping (`kmalloc`-ed or page memory, not stack or `vmalloc`).
+pub trait Buffer: Send + Sized + 'static {
+    /// Describes the memory the device may read, then the memory it may write.
+    ///
+    /// Called when the buffer is added, and again when it comes back, to check the length the
+    /// device reports against the writable size; it must describe the same memory each time.
+    fn describe<'a>(&'a mut self, sg: &mut SgList<'a>) -> Result;
+}
+
+/// The driver's handler of used-buffer notifications for a set of queues.
+pub trait Handler<B: Buffer>: Send + Sync {
+    /// Called in hard-interrupt context when the device has used buffers on `queue`; must not
+    /// sleep.
+    fn callback(&self, queue: &Queue<B>);
+}
+
+/// How to create one virtqueue (`struct virtqueue_info`).
+#[derive(Clone, Copy)]
+pub struct VqInfo {
+    name: &'static CStr,
+    callback: bool,
+}
+
+impl VqInfo {
+    /// A queue named `name` whose used-buffer notifications reach the [`Handler`].
+    pub const fn new(name: &'static CStr) -> Self {
+        Self {
+            name,
+            callback: true,
+        }
+    }
+
+    /// A queue named `name` without notifications (the driver polls it).
+    pub const fn without_callback(name: &'static CStr) -> Self {
+        Self {
+            name,
+            callback: false,
+        }
+    }
+}
+
+/// Checks the length the device says it wrote against the writable size of the buffer.
+pub(crate) fn check_used_len(len: u32, writable: usize) -> Result<usize> {
+    let len = usize::try_from(len).map_err(|_| EIO)?;
+    if len > writable {
+        Err(EIO)
+    } else {
+        Ok(len)
+    }
+}
+
+/// The state of one ring under its lock.
+///
+/// # Invariants
+///
+/// `vq` is either null (the queues were torn down) or a valid `struct virtqueue` whose every
+/// outstanding token is a pointer from `KBox::<B>::into_raw`.
+pub struct Ring<B: Buffer> {
+    vq: *mut bindings::virtqueue,
+    dev: *mut bindings::virtio_device,
+    _buffers: PhantomData<KBox<B>>,
+}
+
+// SAFETY: The ring is only used under its lock; the buffers it owns are `Send`.
+unsafe impl<B: Buffer> Send for Ring<B> {}
+
+impl<B: Buffer> Ring<B> {
+    fn live(&self) -> Result<*mut bindings::virtqueue> {
+        if self.vq.is_null() {
+            Err(ENODEV)
+        } else {
+            Ok(self.vq)
+        }
+    }
+
+    /// Lends `buf` to the device.
+    ///
+    /// On failure the buffer is given back with the error: `ENOSPC` if the ring is full, `EIO`
+    /// if the queue is broken, `ENODEV` after teardown, `EINVAL` if the buffer describes
+    /// memory that cannot be lent.
+    pub fn add(&mut self, buf: KBox<B>, gfp: Flags) -> Result<(), (Error, KBox<B>)> {
+        let vq = match self.live() {
+            Ok(vq) => vq,
+            Err(e) => return Err((e, buf)),
+        };
+        let raw = KBox::into_raw(buf);
+
+        // SAFETY: `raw` comes from `KBox::into_raw` and nothing else refers to it until it is
+        // turned back into a `KBox` below or by `get_buf`.
+        let this = unsafe { &mut *raw };
+        let mut sg = SgList::new();
+        let ret = match this.describe(&mut sg) {
+            Ok(()) => sg.add_to(vq, raw.cast(), gfp),
+            Err(e) => Err(e),
+        };
+        match ret {
+            Ok(()) => Ok(()),
+            // SAFETY: The ring did not take the buffer, so `raw` is still exclusively ours.
+            Err(e) => Err((e, unsafe { KBox::from_raw(raw) })),
+        }
+    }
+
+    /// Takes a buffer the device has used, with the number of bytes it wrote.
+    ///
+    /// The length is `Err(EIO)` if the device claimed to write more than the buffer's
+    /// writable size; the buffer is returned either way.
+    pub fn get_buf(&mut self) -> Option<(KBox<B>, Result<usize>)> {
+        let vq = self.live().ok()?;
+        let mut len = 0u32;
+        // SAFETY: By the type invariant `vq` is valid, and the lock serialises ring operations.
+        let token = unsafe { bindings::virtqueue_get_buf(vq, &mut len) };
+        if token.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant every token is a `KBox<B>` given to the ring by `add`,
+        // and the ring returns each once.
+        let mut buf = unsafe { KBox::from_raw(token.cast::<B>()) };
+        let writable = SgList::writable_len(&mut *buf);
+        let len = writable.and_then(|w| check_used_len(len, w));
+        if len.is_err() {
+            // SAFETY: `dev` is valid while the queue is.
+            let dev = unsafe {
+                device::Device::<device::Normal>::from_raw(addr_of_mut!((*self.dev).dev))
+            };
+            dev_err!(
+                dev,
+                "device reported a used length beyond the buffer; length ignored\n"
+            );
+        }
+        Some((buf, len))
+    }
+
+    /// Prepares to notify the device of added buffers; returns whether [`Queue::notify`] is
+    /// needed. A broken or torn down queue needs none.
+    pub fn kick_prepare(&mut self) -> bool {
+        match self.live() {
+            // SAFETY: `vq` is valid and the lock serialises ring operations.
+            Ok(vq) => unsafe { bindings::virtqueue_kick_prepare(vq) },
+            Err(_) => false,
+        }
+    }
+
+    /// Disables used-buffer callbacks (a hint to the device; callbacks may still arrive).
+    pub fn disable_cb(&mut self) {
+        if let Ok(vq) = self.live() {
+            // SAFETY: `vq` is valid and the lock serialises ring operations.
+            unsafe { bindings::virtqueue_disable_cb(vq) };
+        }
+    }
+
+    /// Re-enables callbacks. Returns `false` if used buffers arrived meanwhile: the caller must
+    /// then process them (and try again), as no callback will announce them.
+    pub fn enable_cb(&mut self) -> bool {
+        match self.live() {
+            // SAFETY: `vq` is valid and the lock serialises ring operations.
+            Ok(vq) => unsafe { bindings::virtqueue_enable_cb(vq) },
+            Err(_) => true,
+        }
+    }
+
+    /// Whether the queue is broken (the device misbehaved or was removed) or torn down.
+    pub fn is_broken(&self) -> bool {
+        match self.live() {
+            // SAFETY: `vq` is valid.
+            Ok(vq) => unsafe { bindings::virtqueue_is_broken(vq) },
+            Err(_) => true,
+        }
+    }
+
+    /// The number of descriptors in the ring.
+    pub fn size(&self) -> u32 {
+        match self.live() {
+            // SAFETY: `vq` is valid.
+            Ok(vq) => unsafe { bindings::virtqueue_get_vring_size(vq) },
+            Err(_) => 0,
+        }
+    }
+
+    /// Returns every buffer the device did not return, dropping them.
+    ///
+    /// # Safety
+    ///
+    /// The device must be reset (it no longer accesses the buffers).
+    unsafe fn drain(&mut self) -> usize {
+        let mut n = 0;
+        if let Ok(vq) = self.live() {
+            loop {
+                // SAFETY: `vq` is valid, the device is reset (safety requirement), and the
+                // lock serialises ring operations.
+                let token = unsafe { bindings::virtqueue_detach_unused_buf(vq) };
+                if token.is_null() {
+                    break;
+                }
+                // SAFETY: As in `get_buf`, the token is a `KBox<B>` from `add`.
+                drop(unsafe { KBox::from_raw(token.cast::<B>()) });
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// One virtqueue of a [`Virtqueues`] set.
+///
+/// # Invariants
+///
+/// `vq` is the same pointer as the ring's, and is null once the queues were torn down. It is
+/// only dereferenced under the lock or inside an RCU read-side critical section, and teardown
+/// clears it and waits for an RCU grace period before deleting the queue.
+#[pin_data]
+pub struct Queue<B: Buffer> {
+    vq: Atomic<*mut bindings::virtqueue>,
+    index: usize,
+    #[pin]
+    ring: SpinLockIrq<Ring<B>>,
+}
+
+impl<B: Buffer> Queue<B> {
+    /// Locks the ring for adding or taking buffers. Interrupts are disabled while it is held.
+    pub fn lock(&self) -> SpinLockIrqGuard<'_, Ring<B>> {
+        self.ring.lock()
+    }
+
+    /// The queue's index in its set.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Notifies the device of added buffers, after [`Ring::kick_prepare`] returned `true`.
+    /// Needs no lock. Returns `false` if the queue is broken or gone.
+    pub fn notify(&self) -> bool {
+        let _guard = rcu::read_lock();
+        let vq = self.vq.load(Relaxed);
+        if vq.is_null() {
+            return false;
+        }
+        // SAFETY: By the type invariant `vq` stays valid until an RCU grace period after it was
+        // cleared, and we are in a read-side critical section.
+        unsafe { bindings::virtqueue_notify(vq) }
+    }
+
+    /// Prepares and sends a notification under the lock, for callers without a batch.
+    pub fn kick(&self) -> bool {
+        let needed = self.lock().kick_prepare();
+        !needed || self.notify()
+    }
+}
+
+/// A header at the start of every [`Virtqueues`], reached through `virtio_device.priv` without
+/// knowing the buffer and handler types.
+#[repr(C)]
+struct Header {
+    teardown: unsafe fn(*const Header),
+}
+
+/// The virtqueues of a device, with the handler of their notifications.
+///
+/// Created in [`Driver::probe`](super::Driver::probe) and usually kept in the driver data. See
+/// the [module documentation](self) for buffer ownership and teardown.
+///
+/// # Invariants
+///
+/// - `dev.priv` points to `header` from before the queues are created until after they are
+///   deleted, and the structure does not move meanwhile.
+/// - `queues[i]` is the queue with index `i`.
+#[repr(C)]
+#[pin_data(PinnedDrop)]
+pub struct Virtqueues<B: Buffer, H: Handler<B>> {
+    header: Header,
+    dev: ARef<Device>,
+    queues: KVec<Pin<KBox<Queue<B>>>>,
+    torn_down: Atomic<bool>,
+    #[pin]
+    handler: H,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
+    /// Creates the device's virtqueues (`virtio_find_vqs()`), in the order of `infos`, with
+    /// `handler` receiving their notifications.
+    pub fn new<'a>(
+        dev: &'a Device<device::Core<'_>>,
+        infos: &'a [VqInfo],
+        handler: impl PinInit<H, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        H: 'a,
+    {
+        let vdev = dev.as_raw();
+        let dev: ARef<Device> = (&**dev).into();
+
+        // SAFETY: On success every field of `*slot` is initialised; on failure everything
+        // initialised so far is dropped and `slot` is left as it was.
+        unsafe {
+            pin_init::pin_init_from_closure::<Self, Error>(move |slot: *mut Self| {
+                let nvqs = u32::try_from(infos.len()).map_err(|_| EINVAL)?;
+                let mut c_infos = KVec::with_capacity(infos.len(), GFP_KERNEL)?;
+                for info in infos {
+                    c_infos.push(
+                        bindings::virtqueue_info {
+                            name: info.name.as_char_ptr(),
+                            callback: if info.callback {
+                                Some(Self::callback)
+                            } else {
+                                None
+                            },
+                            ctx: false,
+                        },
+                        GFP_KERNEL,
+                    )?;
+                }
+                let mut vqs =
+                    KVec::<*mut bindings::virtqueue>::with_capacity(infos.len(), GFP_KERNEL)?;
+                vqs.resize(infos.len(), ptr::null_mut(), GFP_KERNEL)?;
+
+                // The queues' locks are allocated before the queues, so that nothing can fail
+                // between creating and publishing them.
+                let mut queues = KVec::with_capacity(infos.len(), GFP_KERNEL)?;
+                for index in 0..infos.len() {
+                    let queue: Result<Pin<KBox<Queue<B>>>> = KBox::pin_init(
+                        try_pin_init!(Queue {
+                            vq: Atomic::new(ptr::null_mut()),
+                            index,
+                            ring <- new_spinlock_irq!(Ring {
+                                vq: ptr::null_mut(),
+                                dev: vdev,
+                                _buffers: PhantomData,
+                            }),
+                        }? Error),
+                        GFP_KERNEL,
+                    );
+                    queues.push(queue?, GFP_KERNEL)?;
+                }
+
+                // SAFETY: `slot` is valid for writes; `handler` is initialised in place.
+                handler.__init(addr_of_mut!((*slot).handler))?;
+                addr_of_mut!((*slot).header).write(Header {
+                    teardown: Self::teardown_raw,
+                });
+                addr_of_mut!((*slot).dev).write(dev);
+                addr_of_mut!((*slot).torn_down).write(Atomic::new(false));
+                addr_of_mut!((*slot).queues).write(queues);
+
+                // INVARIANT: `priv` points to the pinned `slot` before callbacks can fire.
+                (*vdev).priv_ = slot.cast();
+
+                // SAFETY: `vdev` is valid during probe; the arrays hold `nvqs` entries.
+                let ret = bindings::virtio_find_vqs(
+                    vdev,
+                    nvqs,
+                    vqs.as_mut_ptr(),
+                    c_infos.as_mut_ptr(),
+                    ptr::null_mut(),
+                );
+                if ret != 0 {
+                    (*vdev).priv_ = ptr::null_mut();
+                    ptr::drop_in_place(addr_of_mut!((*slot).queues));
+                    ptr::drop_in_place(addr_of_mut!((*slot).dev));
+                    ptr::drop_in_place(addr_of_mut!((*slot).handler));
+                    return Err(Error::from_errno(ret));
+                }
+
+                for (queue, &vq) in (*slot).queues.iter().zip(vqs.iter()) {
+                    queue.ring.lock().vq = vq;
+                    queue.vq.store(vq, Relaxed);
+                }
+                Ok(())
+            })
+        }
+    }
+
+    /// The handler of the queues' notifications.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The queue with index `index`, if there is one.
+    pub fn queue(&self, index: usize) -> Option<&Queue<B>> {
+        self.queues.get(index).map(|q| &**q)
+    }
+
+    /// The number of queues.
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Whether the set has no queues.
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+
+    extern "C" fn callback(vq: *mut bindings::virtqueue) {
+        // SAFETY: The ring calls back with a valid queue of a device whose `priv` points to the
+        // `Virtqueues` that created it (type invariant), valid until the queues are deleted.
+        let this = unsafe { &*(*(*vq).vdev).priv_.cast::<Self>() };
+        // SAFETY: `vq` is valid.
+        let index = usize::try_from(unsafe { (*vq).index }).unwrap_or(usize::MAX);
+        if let Some(queue) = this.queue(index) {
+            this.handler.callback(queue);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `header` must be the header of a live `Self`.
+    unsafe fn teardown_raw(header: *const Header) {
+        // CAST: `header` is the first field of the `#[repr(C)]` `Self`.
+        // SAFETY: By the safety requirements `header` is in a live `Self`.
+        unsafe { &*header.cast::<Self>() }.teardown();
+    }
+
+    /// Resets the device, drops every buffer it still holds and deletes the queues, once.
+    fn teardown(&self) {
+        if self.torn_down.xchg(true, Relaxed) {
+            return;
+        }
+        let vdev = self.dev.as_raw();
+
+        // SAFETY: `vdev` is valid (we hold a reference). The reset also waits for running
+        // callbacks (`virtio_synchronize_cbs()`), and the device uses no buffer after it.
+        unsafe { bindings::virtio_reset_device(vdev) };
+
+        for queue in self.queues.iter() {
+            queue.vq.store(ptr::null_mut(), Relaxed);
+            let mut ring = queue.lock();
+            // SAFETY: The device is reset.
+            unsafe { ring.drain() };
+            // INVARIANT: The ring is cleared before the queue is deleted below.
+            ring.vq = ptr::null_mut();
+        }
+        // `notify` callers that read the pointer before it was cleared are done after this.
+        rcu::synchronize_rcu();
+
+        // SAFETY: `vdev` is valid, its queues were created by `virtio_find_vqs()` and are no
+        // longer used by anyone.
+        unsafe {
+            bindings::virtio_del_vqs(vdev);
+            (*vdev).priv_ = ptr::null_mut();
+        }
+    }
+}
+
+#[pinned_drop]
+impl<B: Buffer, H: Handler<B>> PinnedDrop for Virtqueues<B, H> {
+    fn drop(self: Pin<&mut Self>) {
+        self.teardown();
+    }
+}
+
+/// Resets the device and tears down its queues, if it has any (device removal).
+///
+/// # Safety
+///
+/// `vdev` must be a valid device whose driver stopped using it; its `priv`, if not null, must
+/// be set by [`Virtqueues::new`].
+pub(crate) unsafe fn teardown(vdev: *mut bindings::virtio_device) {
+    // SAFETY: By the safety requirements `vdev` is valid.
+    let header = unsafe { (*vdev).priv_ }.cast::<Header>();
+    if header.is_null() {
+        // SAFETY: `vdev` is valid.
+        unsafe { bindings::virtio_reset_device(vdev) };
+    } else {
+        // SAFETY: A non-null `priv` is the header of a live `Virtqueues` (its type invariant).
+        unsafe { ((*header).teardown)(header) };
+    }
+}
+
+#[cfg(rvirtio_kunit)]
+#[kunit_tests(rvirtio_virtqueue)]
+mod tests {
+    use super::*;
+
+    /// Fails if a used length beyond the buffer's writable size reaches the driver, which
+    /// would then read bytes the device never wrote, or past its buffer.
+    #[test]
+    fn used_length_is_checked() {
+        assert_eq!(check_used_len(0, 64), Ok(0));
+        assert_eq!(check_used_len(64, 64), Ok(64));
+        assert_eq!(check_used_len(65, 64), Err(EIO));
+        assert_eq!(check_used_len(u32::MAX, 0), Err(EIO));
+    }
+
+    struct TwoParts {
+        head: [u8; 16],
+        tail: [u8; 48],
+    }
+
+    impl Buffer for TwoParts {
+        fn describe<'a>(&'a mut self, sg: &mut SgList<'a>) -> Result {
+            sg.readable(&self.head)?;
+            sg.writable(&mut self.tail)
+        }
+    }
+
+    /// Fails if the size a returned buffer is checked against is not what the buffer
+    /// describes as writable.
+    #[test]
+    fn writable_len_of_a_buffer() -> Result {
+        let mut buf = KBox::new(
+            TwoParts {
+                head: [0; 16],
+                tail: [0; 48],
+            },
+            GFP_KERNEL,
+        )?;
+        assert_eq!(SgList::writable_len(&mut *buf), Ok(48));
+        Ok(())
+    }
+}

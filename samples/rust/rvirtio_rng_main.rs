@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A virtio entropy device driver (virtio-rng), as a sample of the virtio abstractions.
+//!
+//! One buffer is lent to the device at a time; the device fills it and returns it, and reads
+//! of the hw_random device (`/dev/hwrng`) consume it, then lend it again.
+
+use kernel::{
+    device::Core,
+    new_condvar,
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        Arc,
+        CondVar,
+        SpinLockIrq, //
+    },
+};
+
+#[path = "../../rust/bindings/lib.rs"]
+mod bindings;
+
+#[path = "../../rust/kernel"]
+// The abstractions, compiled into this module (see Documentation/design.rst); it uses only
+// part of them.
+#[allow(dead_code, unreachable_pub, unused_imports)]
+mod rust_kernel {
+    pub(crate) mod hw_random;
+    pub(crate) mod virtio;
+}
+use rust_kernel::{
+    hw_random,
+    virtio, //
+};
+
+const BUF_SIZE: usize = 64;
+
+struct RngBuf {
+    data: [u8; BUF_SIZE],
+}
+
+impl virtio::Buffer for RngBuf {
+    fn describe<'a>(&'a mut self, sg: &mut virtio::SgList<'a>) -> Result {
+        sg.writable(&mut self.data)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// The filled buffer, the number of valid bytes and how many were consumed.
+    ready: Option<(KBox<RngBuf>, usize, usize)>,
+    /// The buffer when neither the device nor a reader has it.
+    idle: Option<KBox<RngBuf>>,
+    removed: bool,
+}
+
+#[pin_data]
+struct Shared {
+    #[pin]
+    state: SpinLockIrq<State>,
+    #[pin]
+    have_data: CondVar,
+}
+
+impl virtio::Handler<RngBuf> for Shared {
+    fn callback(&self, queue: &virtio::Queue<RngBuf>) {
+        let Some((buf, len)) = queue.lock().get_buf() else {
+            return;
+        };
+        let mut state = self.state.lock();
+        match len {
+            Ok(len) if len > 0 => state.ready = Some((buf, len, 0)),
+            _ => state.idle = Some(buf),
+        }
+        drop(state);
+        self.have_data.notify_all();
+    }
+}
+
+type Queues = virtio::Virtqueues<RngBuf, Shared>;
+
+struct Reader {
+    vqs: Arc<Queues>,
+}
+
+impl Reader {
+    /// Lends `buf` to the device; on failure keeps it for a later attempt.
+    fn request(&self, state: &mut State, buf: KBox<RngBuf>) -> Result {
+        let queue = self.vqs.queue(0).ok_or(ENODEV)?;
+        let kick = {
+            let mut ring = queue.lock();
+            match ring.add(buf, GFP_ATOMIC) {
+                Ok(()) => ring.kick_prepare(),
+                Err((e, buf)) => {
+                    state.idle = Some(buf);
+                    return Err(e);
+                }
+            }
+        };
+        if kick && !queue.notify() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+#[vtable]
+impl hw_random::Operations for Reader {
+    fn read(&self, out: &mut [u8], wait: bool) -> Result<usize> {
+        let shared = self.vqs.handler();
+        let mut state = shared.state.lock();
+        loop {
+            if state.removed {
+                return Err(ENODEV);
+            }
+            if let Some((buf, len, used)) = state.ready.take() {
+                let avail = buf.data.get(used..len).unwrap_or(&[]);
+                let n = avail.len().min(out.len());
+                out[..n].copy_from_slice(&avail[..n]);
+                if used + n < len {
+                    state.ready = Some((buf, len, used + n));
+                } else {
+                    self.request(&mut state, buf)?;
+                }
+                return Ok(n);
+            }
+            if let Some(buf) = state.idle.take() {
+                self.request(&mut state, buf)?;
+            }
+            if !wait {
+                return Ok(0);
+            }
+            if shared.have_data.wait_interruptible(&mut state) {
+                return Err(ERESTARTSYS);
+            }
+        }
+    }
+}
+
+#[pin_data]
+struct RvirtioRng {
+    #[pin]
+    hwrng: hw_random::Registration<Reader>,
+}
+
+crate::virtio_device_table!(RNG_IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
+
+const QUEUES: [virtio::VqInfo; 1] = [virtio::VqInfo::new(c"input")];
+
+impl virtio::Driver for RvirtioRng {
+    type Data<'bound> = Self;
+    const ID_TABLE: virtio::IdTable = &RNG_IDS;
+
+    fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {
+        let shared = try_pin_init!(Shared {
+            state <- new_spinlock_irq!(State::default()),
+            have_data <- new_condvar!(),
+        }? Error);
+        let reader = Arc::pin_init(virtio::Virtqueues::new(dev, &QUEUES, shared), GFP_KERNEL)
+            .and_then(|vqs| {
+                let buf = KBox::new(RngBuf { data: [0; BUF_SIZE] }, GFP_KERNEL)?;
+                vqs.handler().state.lock().idle = Some(buf);
+                Ok(Reader { vqs })
+            });
+        try_pin_init!(Self {
+            hwrng <- hw_random::Registration::new(c"rvirtio_rng", 0, reader?),
+        })
+    }
+
+    fn unbind<'bound>(_dev: &'bound virtio::Device<Core<'_>>, this: Pin<&Self>) {
+        // Readers waiting for data return; no new read starts using the device.
+        let shared = this.hwrng.data().vqs.handler();
+        shared.state.lock().removed = true;
+        shared.have_data.notify_all();
+    }
+}
+
+crate::module_virtio_driver! {
+    type: RvirtioRng,
+    name: "rvirtio_rng",
+    authors: ["rvirtio developers"],
+    description: "Virtio entropy device driver (Rust sample)",
+    license: "GPL",
+}
