@@ -7,8 +7,7 @@
 
 use kernel::{
     device::Core,
-    new_condvar,
-    new_spinlock_irq,
+    new_condvar, new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,
@@ -158,7 +157,12 @@ impl virtio::Driver for RvirtioRng {
         }? Error);
         let reader = Arc::pin_init(virtio::Virtqueues::new(dev, &QUEUES, shared), GFP_KERNEL)
             .and_then(|vqs| {
-                let buf = KBox::new(RngBuf { data: [0; BUF_SIZE] }, GFP_KERNEL)?;
+                let buf = KBox::new(
+                    RngBuf {
+                        data: [0; BUF_SIZE],
+                    },
+                    GFP_KERNEL,
+                )?;
                 vqs.handler().state.lock().idle = Some(buf);
                 Ok(Reader { vqs })
             });

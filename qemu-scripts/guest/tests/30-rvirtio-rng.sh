@@ -53,7 +53,7 @@ else
 fi
 
 # A reader that needs far more than the device's rate limit blocks; the
-# module must unload under it and the reader must get an error.
+# module must unload under it and the reader must return.
 dd if=/dev/hwrng of=/dev/null bs=4096 count=1 2>/tmp/dd.err &
 reader=$!
 sleep 1
@@ -68,11 +68,15 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	kill -0 $reader 2>/dev/null || { gone=1; break; }
 	sleep 1
 done
-if [ $gone = 1 ] && ! wait $reader; then
-	ktap_ok blocked_reader_gets_error
+# The reader ends with an error, or with a short read if some bytes had been
+# copied before the device went away (the hw_random core returns those).
+status=0
+wait $reader || status=$?
+if [ $gone = 1 ] && { [ $status -ne 0 ] || grep -q '^0+1 records in' /tmp/dd.err; }; then
+	ktap_ok blocked_reader_returns_early
 else
 	kill $reader 2>/dev/null
-	ktap_fail blocked_reader_gets_error "reader still running or succeeded: $(cat /tmp/dd.err)"
+	ktap_fail blocked_reader_returns_early "reader still running or read everything: $(cat /tmp/dd.err)"
 fi
 ktap_check device_unbound_after_rmmod sh -c '! bound_to rvirtio_rng'
 ktap_end
