@@ -33,10 +33,11 @@ install -m 755 "$guest/init" "$root/init"
 cp "$guest/ktap.sh" "$guest/show.sh" "$root/lib/rvirtio/"
 cp "$guest"/tests/*.sh "$root/tests/"
 
-# The project's modules: KUnit modules apart, they are inserted first.
+# The project's modules; KUnit modules (*_kunit.ko) apart, the guest inserts
+# all of those.
 while IFS= read -r ko; do
 	case "$ko" in
-	*/kunit-tests/*) cp "$ko" "$root/lib/modules/rvirtio/kunit/" ;;
+	*_kunit.ko) cp "$ko" "$root/lib/modules/rvirtio/kunit/" ;;
 	*) cp "$ko" "$root/lib/modules/rvirtio/" ;;
 	esac
 done < <(find "$mo" -name '*.ko')

@@ -115,6 +115,11 @@ choose_accel() {
 }
 
 accel=$(choose_accel)
+
+# QMP, for the guest's requests to the host (see console-agent.py). Unix
+# socket paths are short: keep it out of the log directory.
+qmp=$(mktemp -u /tmp/rvirtio-qmp.XXXXXX)
+trap 'rm -f "$qmp"' EXIT
 [ $quiet = 1 ] || say "Booting QEMU ($accel, timeout ${timeout}s); console log: $log"
 
 # QEMU's status is the first of the pipeline's: no errexit or pipefail here.
@@ -127,14 +132,10 @@ if [ $interactive = 1 ]; then
 else
 	# shellcheck disable=SC2046
 	timeout -k 10 "$timeout" $qemu "${base_args[@]}" "${devices[@]}" \
-		$(accel_args "$accel") -serial stdio </dev/null 2>&1 |
-		if [ $quiet = 1 ]; then
-			# Progress only: the guest's own lines, suites, failures.
-			tee "$log" | grep --line-buffered -E 'rvirtio: |RVIRTIO-KTAP-BEGIN|not ok' |
-				sed -u 's/^/    guest| /' >&2
-		else
-			tee "$log"
-		fi
+		$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
+		</dev/null 2>&1 |
+		"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \
+			$([ $quiet = 1 ] && echo --progress)
 	rc=${PIPESTATUS[0]}
 fi
 set -e -o pipefail
