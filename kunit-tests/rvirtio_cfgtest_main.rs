@@ -91,7 +91,13 @@ impl virtio::Driver for CfgTest {
         // The transport sets up the configuration interrupt with the queues.
         try_pin_init!(CfgTest {
             changes: Atomic::new(0),
-            vqs <- virtio::Virtqueues::new(dev, &QUEUES, status),
+            // Spread, as a multiqueue driver would (the configuration vector apart).
+            vqs <- virtio::Virtqueues::with_affinity(
+                dev,
+                &QUEUES,
+                status,
+                virtio::Affinity::spread(1),
+            ),
         })
         .pin_chain(|this| {
             let queue = this.vqs.queue(0).ok_or(ENODEV)?;

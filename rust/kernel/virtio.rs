@@ -57,6 +57,7 @@ pub mod virtqueue;
 
 pub use self::sg::SgList;
 pub use self::virtqueue::{
+    Affinity,
     Buffer,
     Handler,
     Queue,

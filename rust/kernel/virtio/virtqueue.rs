@@ -69,6 +69,7 @@ pub trait Buffer: Send + Sized + 'static {
     ///
     /// Called when the buffer is added, and again when it comes back, to check the length the
     /// device reports against the writable size; it must describe the same memory each time.
+    /// It runs under the queue's lock with interrupts disabled, so it must not sleep.
     fn describe<'a>(&'a mut self, sg: &mut SgList<'a>) -> Result;
 }
 
@@ -100,6 +101,35 @@ impl VqInfo {
         Self {
             name,
             callback: false,
+        }
+    }
+}
+
+/// How the queues' interrupt vectors are spread over CPUs (`struct irq_affinity`).
+///
+/// With [`Affinity::spread`], the transport assigns the vectors of the queues after the first
+/// `pre_vectors` ones (the configuration vector, and queues that are not per-CPU) to CPUs
+/// evenly, so that a multiqueue driver can map queue `i` to the CPUs of its vector.
+#[derive(Clone, Copy, Default)]
+pub struct Affinity {
+    spread: bool,
+    pre_vectors: u32,
+}
+
+impl Affinity {
+    /// No affinity: the transport's default.
+    pub const fn none() -> Self {
+        Self {
+            spread: false,
+            pre_vectors: 0,
+        }
+    }
+
+    /// Spread the queues' vectors over the CPUs, leaving out the first `pre_vectors` vectors.
+    pub const fn spread(pre_vectors: u32) -> Self {
+        Self {
+            spread: true,
+            pre_vectors,
         }
     }
 }
@@ -352,6 +382,21 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
     where
         H: 'a,
     {
+        Self::with_affinity(dev, infos, handler, Affinity::none())
+    }
+
+    /// Like [`Virtqueues::new`], with the queues' interrupt affinity (multiqueue drivers).
+    ///
+    /// A device has at most one set of virtqueues: creating a second fails with `EBUSY`.
+    pub fn with_affinity<'a>(
+        dev: &'a Device<device::Core<'_>>,
+        infos: &'a [VqInfo],
+        handler: impl PinInit<H, Error> + 'a,
+        affinity: Affinity,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        H: 'a,
+    {
         let vdev = dev.as_raw();
         let dev: ARef<Device> = (&**dev).into();
 
@@ -359,6 +404,10 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
         // initialised so far is dropped and `slot` is left as it was.
         unsafe {
             pin_init::pin_init_from_closure::<Self, Error>(move |slot: *mut Self| {
+                // `priv` leads removal to the queues: it can only lead to one set.
+                if !(*vdev).priv_.is_null() {
+                    return Err(EBUSY);
+                }
                 let nvqs = u32::try_from(infos.len()).map_err(|_| EINVAL)?;
                 let mut c_infos = KVec::with_capacity(infos.len(), GFP_KERNEL)?;
                 for info in infos {
@@ -410,13 +459,24 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
                 // INVARIANT: `priv` points to the pinned `slot` before callbacks can fire.
                 (*vdev).priv_ = slot.cast();
 
-                // SAFETY: `vdev` is valid during probe; the arrays hold `nvqs` entries.
+                let mut desc = bindings::irq_affinity {
+                    pre_vectors: affinity.pre_vectors,
+                    ..Default::default()
+                };
+                let desc_ptr = if affinity.spread {
+                    addr_of_mut!(desc)
+                } else {
+                    ptr::null_mut()
+                };
+
+                // SAFETY: `vdev` is valid during probe; the arrays hold `nvqs` entries; `desc`
+                // lives until the call returns.
                 let ret = bindings::virtio_find_vqs(
                     vdev,
                     nvqs,
                     vqs.as_mut_ptr(),
                     c_infos.as_mut_ptr(),
-                    ptr::null_mut(),
+                    desc_ptr,
                 );
                 if ret != 0 {
                     (*vdev).priv_ = ptr::null_mut();
