@@ -26,18 +26,20 @@ TOOLS=(mkfs.ext4 e2fsck)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,mnt,root,etc}
-mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,c} "$root"/tests
+mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c} "$root"/tests
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
 cp "$guest/ktap.sh" "$guest/show.sh" "$root/lib/rvirtio/"
 cp "$guest"/tests/*.sh "$root/tests/"
 
-# The project's modules; KUnit modules (*_kunit.ko) apart, the guest inserts
-# all of those.
+# The project's modules: KUnit modules (*_kunit.ko, all inserted by the
+# KUnit test), test drivers (the rest of kunit-tests/, inserted by their
+# tests) and the drivers and samples (inserted by `make run`).
 while IFS= read -r ko; do
 	case "$ko" in
 	*_kunit.ko) cp "$ko" "$root/lib/modules/rvirtio/kunit/" ;;
+	*/kunit-tests/*) cp "$ko" "$root/lib/modules/rvirtio/tests/" ;;
 	*) cp "$ko" "$root/lib/modules/rvirtio/" ;;
 	esac
 done < <(find "$mo" -name '*.ko')

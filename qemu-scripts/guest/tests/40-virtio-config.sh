@@ -28,7 +28,7 @@ net_dev() {
 ktap_begin rvirtio_config
 dev=$(net_dev)
 dmesg -c >/dev/null
-ktap_check insmod_test_driver insmod /lib/modules/rvirtio/rvirtio_cfgtest.ko
+ktap_check insmod_test_driver insmod /lib/modules/rvirtio/tests/rvirtio_cfgtest.ko
 ktap_check binds_to_virtio_net sh -c \
 	"[ \"\$(basename \"\$(readlink /sys/bus/virtio/devices/$dev/driver)\")\" = rvirtio_cfgtest ]"
 ktap_check status_feature_negotiated wait_for "rvirtio_cfgtest.*link status feature negotiated"
