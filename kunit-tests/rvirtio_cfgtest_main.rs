@@ -7,6 +7,9 @@
 //! status it reads. Its `config_changed` sleeps: if it were called in atomic context, the debug
 //! kernel would report it.
 //!
+//! Its `validate` clears a feature both sides offer (`VIRTIO_NET_F_MAC`), which must then not
+//! be negotiated.
+//!
 //! It also lends one receive buffer to the device and never takes it back, so that removal
 //! must return it: the buffer logs when it is dropped.
 
@@ -80,9 +83,23 @@ impl virtio::Driver for CfgTest {
     const ID_TABLE: virtio::IdTable = &NET_IDS;
     const FEATURES: &'static [u32] = &[NET_F_MAC, NET_F_STATUS];
 
+    fn validate(features: &mut virtio::Negotiation<'_>) -> Result {
+        // Offered by both sides, then refused here: it must not be negotiated.
+        if features.has(NET_F_MAC) {
+            features.clear(NET_F_MAC);
+        }
+        Ok(())
+    }
+
     fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {
-        let status = if dev.has_feature(NET_F_STATUS) {
-            dev_info!(dev.as_ref(), "bound, link status feature negotiated\n");
+        let status = if dev.has_feature(NET_F_MAC) {
+            dev_err!(dev.as_ref(), "feature cleared in validate was negotiated\n");
+            Err(EINVAL)
+        } else if dev.has_feature(NET_F_STATUS) {
+            dev_info!(
+                dev.as_ref(),
+                "bound, link status feature negotiated, MAC feature cleared\n"
+            );
             Ok(Ignore)
         } else {
             dev_err!(dev.as_ref(), "device does not report link status\n");

@@ -61,6 +61,14 @@ else
 	lint_result "not ok" clippy "$mo-clippy/build.log"
 fi
 
+say "Module aliases: virtio ID tables reach modpost (udev/modprobe autoload)"
+if /sbin/modinfo -F alias "$mo/samples/rust/rvirtio_rng.ko" 2>&1 | tee "$logs/alias.log" |
+	grep -qx 'virtio:d00000004v\*'; then
+	lint_result ok rvirtio_rng_has_virtio_alias
+else
+	lint_result "not ok" rvirtio_rng_has_virtio_alias "$logs/alias.log"
+fi
+
 say "Lint: no unsafe code and no C bindings in drivers/ and samples/"
 mapfile -t leaf_files < <(cd "$top" && find drivers samples -name '*.rs' 2>/dev/null | sort)
 if [ ${#leaf_files[@]} -eq 0 ]; then

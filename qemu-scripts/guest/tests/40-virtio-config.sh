@@ -32,6 +32,7 @@ ktap_check insmod_test_driver insmod /lib/modules/rvirtio/tests/rvirtio_cfgtest.
 ktap_check binds_to_virtio_net sh -c \
 	"[ \"\$(basename \"\$(readlink /sys/bus/virtio/devices/$dev/driver)\")\" = rvirtio_cfgtest ]"
 ktap_check status_feature_negotiated wait_for "rvirtio_cfgtest.*link status feature negotiated"
+ktap_check feature_cleared_by_validate_not_negotiated wait_for "rvirtio_cfgtest.*MAC feature cleared"
 
 host '{"execute": "set_link", "arguments": {"name": "nic0", "up": false}}'
 ktap_check link_down_reported wait_for "config change 1: status 0x0"
