@@ -109,4 +109,17 @@ run_logged "$kdir/build.log" "Building Linux $kver ($flavour) on $(nproc_jobs) C
 	kmake -j"$(nproc_jobs)" bzImage modules
 touch "$kdir/.rvirtio-complete"
 say "Kernel $kver ($flavour) ready: $kdir"
+
+# Keep the two newest complete builds of this flavour (about 0.5-1 GB each);
+# skip any that another run is using or building.
+ls -1dt "$RVIRTIO_CACHE"/build/linux-*-"$flavour"-*/.rvirtio-complete 2>/dev/null |
+	tail -n +3 | while IFS= read -r stamp; do
+		old=$(dirname "$stamp")
+		(
+			flock -n 8 || exit 0
+			say "Removing an older $flavour build: $old"
+			rm -rf "$old"
+		) 8>"$old.lock"
+		rm -f "$old.lock"
+	done
 echo "$kdir"
