@@ -10,8 +10,9 @@
 //! Its `validate` clears a feature both sides offer (`VIRTIO_NET_F_MAC`), which must then not
 //! be negotiated.
 //!
-//! It also lends one receive buffer to the device and never takes it back, so that removal
-//! must return it: the buffer logs when it is dropped.
+//! It also fills the receive ring (the add that does not fit must come back with `ENOSPC`) and
+//! never takes the buffers back, so that removal must return them all: the buffers count their
+//! drops.
 
 use kernel::{
     device::Core,
@@ -55,10 +56,49 @@ impl virtio::Buffer for RxBuf {
     }
 }
 
+/// Receive buffers lent to the device, and how many of them were dropped since.
+static LENT: Atomic<u32> = Atomic::new(0);
+static DROPPED: Atomic<u32> = Atomic::new(0);
+
 impl Drop for RxBuf {
     fn drop(&mut self) {
-        pr_info!("receive buffer returned and dropped\n");
+        let dropped = DROPPED.fetch_add(1, Relaxed) + 1;
+        if dropped == LENT.load(Relaxed) {
+            pr_info!("all {dropped} receive buffers returned and dropped\n");
+        }
     }
+}
+
+/// Fills the ring: every add succeeds until the ring is full, and the one that does not fit
+/// comes back with `ENOSPC`, unharmed.
+fn fill(queue: &virtio::Queue<RxBuf>) -> Result<u32> {
+    let mut ring = queue.lock();
+    let size = ring.size();
+    let mut lent = 0;
+    loop {
+        let buf = KBox::new(
+            RxBuf {
+                data: [0x5a; 12 + 1514],
+            },
+            GFP_ATOMIC,
+        )?;
+        match ring.add(buf, GFP_ATOMIC) {
+            Ok(()) => lent += 1,
+            Err((e, buf)) => {
+                if e != ENOSPC || buf.data.iter().any(|&b| b != 0x5a) {
+                    pr_err!("full ring: unexpected error {e:?} or buffer changed\n");
+                    return Err(EINVAL);
+                }
+                // Not lent: its drop must not count.
+                drop(buf);
+                DROPPED.store(0, Relaxed);
+                break;
+            }
+        }
+        LENT.store(lent, Relaxed);
+    }
+    pr_info!("ring of {size} filled with {lent} buffers; the next was given back with ENOSPC\n");
+    Ok(lent)
 }
 
 struct Ignore;
@@ -118,13 +158,8 @@ impl virtio::Driver for CfgTest {
         })
         .pin_chain(|this| {
             let queue = this.vqs.queue(0).ok_or(ENODEV)?;
-            let buf = KBox::new(
-                RxBuf {
-                    data: [0; 12 + 1514],
-                },
-                GFP_KERNEL,
-            )?;
-            queue.lock().add(buf, GFP_KERNEL).map_err(|(e, _)| e)?;
+            DROPPED.store(0, Relaxed);
+            fill(queue)?;
             Ok(())
         })
     }
