@@ -79,4 +79,34 @@ else
 	ktap_fail blocked_reader_returns_early "reader still running or read everything: $(cat /tmp/dd.err)"
 fi
 ktap_check device_unbound_after_rmmod sh -c '! bound_to rvirtio_rng'
+
+# Hot-unplug (QMP device_del) while a reader is blocked: the driver's remove
+# runs from the PCI hotplug path; the reader must return, the device vanish.
+ktap_check insmod_again insmod "$ko"
+dd if=/dev/hwrng of=/dev/null bs=4096 count=1 2>/tmp/dd2.err &
+reader=$!
+sleep 1
+echo 'RVIRTIO-HOST {"execute": "device_del", "arguments": {"id": "rngdev0"}}'
+gone=0
+for _ in $(seq 40); do
+	[ -e "/sys/bus/virtio/devices/$dev" ] || { gone=1; break; }
+	sleep 0.5
+done
+if [ $gone = 1 ]; then
+	ktap_ok device_removed_by_hot_unplug
+else
+	ktap_fail device_removed_by_hot_unplug "/sys/bus/virtio/devices/$dev still there after 20 s"
+fi
+ended=0
+for _ in $(seq 20); do
+	kill -0 $reader 2>/dev/null || { ended=1; break; }
+	sleep 0.5
+done
+if [ $ended = 1 ]; then
+	ktap_ok reader_returns_after_hot_unplug
+else
+	kill $reader 2>/dev/null
+	ktap_fail reader_returns_after_hot_unplug "reader still blocked: $(cat /tmp/dd2.err)"
+fi
+ktap_check rmmod_after_hot_unplug rmmod rvirtio_rng
 ktap_end
