@@ -325,6 +325,8 @@ impl<B: Buffer> Queue<B> {
     /// Needs no lock. Returns `false` if the queue is broken or gone.
     pub fn notify(&self) -> bool {
         let _guard = rcu::read_lock();
+        // ORDERING: `Relaxed` suffices: teardown clears the pointer and then waits for an RCU
+        // grace period, which orders this read-side section against the deletion.
         let vq = self.vq.load(Relaxed);
         if vq.is_null() {
             return false;
@@ -488,6 +490,8 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
 
                 for (queue, &vq) in (*slot).queues.iter().zip(vqs.iter()) {
                     queue.ring.lock().vq = vq;
+                    // ORDERING: `Relaxed`: the queue is published to other threads later, by
+                    // the driver, through synchronising operations.
                     queue.vq.store(vq, Relaxed);
                 }
                 Ok(())
@@ -537,6 +541,8 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
 
     /// Resets the device, drops every buffer it still holds and deletes the queues, once.
     fn teardown(&self) {
+        // ORDERING: `Relaxed`: only the exchange's atomicity matters (one caller tears down);
+        // removal and drop are themselves ordered by the driver core.
         if self.torn_down.xchg(true, Relaxed) {
             return;
         }
@@ -547,6 +553,8 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
         unsafe { bindings::virtio_reset_device(vdev) };
 
         for queue in self.queues.iter() {
+            // ORDERING: `synchronize_rcu()` below publishes the store to later readers and
+            // waits for earlier ones.
             queue.vq.store(ptr::null_mut(), Relaxed);
             let mut ring = queue.lock();
             // SAFETY: The device is reset.
