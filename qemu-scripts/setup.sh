@@ -86,8 +86,14 @@ fi
 if [ $need_bindgen = 1 ]; then
 	[ $check_only = 1 ] && die "bindgen-cli missing ($BINDGEN)"
 	say "Building bindgen-cli from crates.io into $CARGO_BIN (about a minute)"
-	command -v cargo >/dev/null || die "cargo is needed to build bindgen-cli"
-	cargo install --locked --root "$(dirname "$CARGO_BIN")" bindgen-cli
+	cargo=$(command -v cargo || true)
+	[ -n "$cargo" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo=$HOME/.cargo/bin/cargo
+	if [ -z "$cargo" ]; then
+		say "No cargo found: installing Debian's cargo-web"
+		apt-get install -y -q --no-install-recommends cargo-web
+		cargo=$(command -v cargo || echo /usr/bin/cargo)
+	fi
+	"$cargo" install --locked --root "$(dirname "$CARGO_BIN")" bindgen-cli
 fi
 say "bindgen: $("$BINDGEN" --version)"
 say "rustc: $("$RUSTC" --version)"
