@@ -7,7 +7,8 @@
 #   make KDIR=<dir>      build them against your own Rust-enabled 7.3 build,
 #                        into build/custom/; pass the toolchain that built it,
 #                        e.g. `make KDIR=... LLVM=1`
-#   make run             boot QEMU with a virtio disk and NIC, insert the
+#   make run             boot QEMU (lean kernel; FLAVOUR=debug for the debug one)
+#                        with a virtio disk, NIC and RNG, insert the
 #                        modules, show what they did (INTERACTIVE=1: a shell)
 #   make check           every test, on the debug kernel; ends with
 #                        "N passed, N failed"
@@ -62,7 +63,7 @@ kernel:
 	$(TOP)/qemu-scripts/build-kernel.sh lean
 
 run:
-	$(TOP)/qemu-scripts/run.sh
+	FLAVOUR=$(FLAVOUR) $(TOP)/qemu-scripts/run.sh
 
 check:
 	$(TOP)/qemu-scripts/check.sh

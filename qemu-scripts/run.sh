@@ -7,6 +7,7 @@
 # and kept in build/logs/run-<time>/console.log.
 #
 # INTERACTIVE=1 leaves a shell in the guest afterwards (exit to power off).
+# FLAVOUR=debug boots the debug kernel instead of the lean one.
 # KDIR=<your build> boots your own kernel build instead.
 
 set -euo pipefail
@@ -14,9 +15,10 @@ set -euo pipefail
 top=$RVIRTIO_TOP
 
 "$top/qemu-scripts/setup.sh"
-kdir=$(resolve_kdir lean)
+flavour=${FLAVOUR:-lean}
+kdir=$(resolve_kdir "$flavour")
 [ -z "${KDIR:-}" ] || RVIRTIO_USER_KDIR=1
-mo=$top/build/$([ -n "${KDIR:-}" ] && echo custom || echo lean)
+mo=$top/build/$([ -n "${KDIR:-}" ] && echo custom || echo "$flavour")
 logs=$top/build/logs/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
 
