@@ -63,6 +63,14 @@ ktap_end() {
 	echo "RVIRTIO-KTAP-END $KTAP_SUITE"
 }
 
+# virtio_dev ID: the name of the virtio device of type ID (0x0004 for an
+# RNG) on the virtio bus, e.g. virtio2.
+virtio_dev() {
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device")" = "$1" ] && basename "$d"
+	done
+}
+
 # A kmemleak scan after all tests: anything unreferenced is a leak.
 ktap_kmemleak() {
 	local f=/sys/kernel/debug/kmemleak out

@@ -18,19 +18,13 @@ ko=/lib/modules/rvirtio/rvirtio_rng.ko
 drv=/sys/bus/virtio/drivers/rvirtio_rng
 dfs=/sys/kernel/debug
 
-rng_dev() {
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device")" = 0x0004 ] && basename "$d"
-	done
-}
-
 ktap_begin rvirtio_rng_faults
 if [ ! -e /proc/self/fail-nth ] || [ ! -e $dfs/failslab/require-start ]; then
 	ktap_skip allocation_failures "kernel lacks FAULT_INJECTION_STACKTRACE_FILTER"
 	ktap_end
 	exit 0
 fi
-dev=$(rng_dev)
+dev=$(virtio_dev 0x0004)
 ktap_check insmod insmod "$ko"
 ktap_check unbind sh -c "echo $dev > $drv/unbind"
 

@@ -7,12 +7,6 @@
 ko=/lib/modules/rvirtio/rvirtio_rng.ko
 drv=/sys/bus/virtio/drivers/rvirtio_rng
 
-rng_dev() {
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device")" = 0x0004 ] && basename "$d"
-	done
-}
-
 bound_to() { # DRIVER
 	[ "$(basename "$(readlink "/sys/bus/virtio/devices/$dev/driver" 2>/dev/null)")" = "$1" ]
 }
@@ -22,7 +16,7 @@ read16() {
 }
 
 ktap_begin rvirtio_rng
-dev=$(rng_dev)
+dev=$(virtio_dev 0x0004)
 ktap_check insmod insmod "$ko"
 ktap_check binds_to_virtio_rng_device bound_to rvirtio_rng
 ktap_check is_current_hwrng grep -qx rvirtio_rng /sys/class/misc/hw_random/rng_current

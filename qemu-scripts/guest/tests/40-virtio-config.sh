@@ -19,14 +19,8 @@ wait_for() {
 	return 1
 }
 
-net_dev() {
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device")" = 0x0001 ] && basename "$d"
-	done
-}
-
 ktap_begin rvirtio_config
-dev=$(net_dev)
+dev=$(virtio_dev 0x0001)
 dmesg -c >/dev/null
 ktap_check insmod_test_driver insmod /lib/modules/rvirtio/tests/rvirtio_cfgtest.ko
 ktap_check binds_to_virtio_net sh -c \
