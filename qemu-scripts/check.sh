@@ -93,7 +93,7 @@ vm_rc=0
 "$top/qemu-scripts/run-vm.sh" --mode check --quiet \
 	--kernel "$kdir/arch/x86/boot/bzImage" --initrd "$logs/initramfs.cpio" \
 	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-1200}" || vm_rc=$?
-rm -f "$logs/initramfs.cpio" "$logs/disk.img"
+rm -f "$logs/initramfs.cpio" "$logs/disk.img" "$logs"/blk-*.img
 
 # Every suite the sources define must show up in the output.
 expect=(rvirtio_lint rvirtio_harness kmemleak)

@@ -62,18 +62,35 @@ base_args=(
 
 devices=()
 if [ "$mode" != probe ]; then
+	imgdir=$(dirname "$log")
 	if [ -z "$disk" ]; then
-		disk=$(dirname "$log")/disk.img
-		truncate -s 64M "$disk"
+		disk=$imgdir/disk.img
+		[ -e "$disk" ] || truncate -s 64M "$disk"
 	fi
+	# The block tests' disks, told apart in the guest by their serial:
+	# rvirtio-ro (read-only), rvirtio-mq (two queues, discard and
+	# write-zeroes reach the image), rvirtio-hot (removed under I/O).
+	for img in ro:32M mq:128M hot:48M; do
+		f=$imgdir/blk-${img%%:*}.img
+		[ -e "$f" ] || truncate -s "${img#*:}" "$f"
+	done
 	# Each device behind a PCIe root port of its own, so that it can be
 	# hot-unplugged (QMP device_del).
 	devices+=(
 		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
 		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
 		-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
+		-device pcie-root-port,id=rp4,bus=pcie.0,chassis=4,slot=4
+		-device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5
+		-device pcie-root-port,id=rp6,bus=pcie.0,chassis=6,slot=6
 		-drive "file=$disk,format=raw,if=none,id=disk0,cache=unsafe"
 		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,bus=rp1,id=blk0
+		-drive "file=$imgdir/blk-ro.img,format=raw,if=none,id=disk1,readonly=on"
+		-device virtio-blk-pci,drive=disk1,serial=rvirtio-ro,bus=rp4,id=blk1
+		-drive "file=$imgdir/blk-mq.img,format=raw,if=none,id=disk2,cache=writeback,discard=unmap,detect-zeroes=unmap"
+		-device virtio-blk-pci,drive=disk2,serial=rvirtio-mq,num-queues=2,bus=rp5,id=blk2
+		-drive "file=$imgdir/blk-hot.img,format=raw,if=none,id=disk3,cache=unsafe"
+		-device virtio-blk-pci,drive=disk3,serial=rvirtio-hot,bus=rp6,id=blk3
 		-netdev user,id=net0
 		-device virtio-net-pci,netdev=net0,romfile=,bus=rp2,id=nic0
 		-object rng-random,id=rng0,filename=/dev/urandom
