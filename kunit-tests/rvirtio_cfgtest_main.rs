@@ -35,6 +35,7 @@ mod bindings;
 #[path = "../rust/kernel"]
 #[allow(dead_code, unreachable_pub, unused_imports)]
 mod rust_kernel {
+    pub(crate) mod block;
     pub(crate) mod virtio;
 }
 use rust_kernel::virtio;
@@ -71,7 +72,7 @@ impl Drop for RxBuf {
 
 /// Fills the ring: every add succeeds until the ring is full, and the one that does not fit
 /// comes back with `ENOSPC`, unharmed.
-fn fill(queue: &virtio::Queue<RxBuf>) -> Result<u32> {
+fn fill(queue: &virtio::Queue<KBox<RxBuf>>) -> Result<u32> {
     let mut ring = queue.lock();
     let size = ring.size();
     let mut lent = 0;
@@ -103,8 +104,8 @@ fn fill(queue: &virtio::Queue<RxBuf>) -> Result<u32> {
 
 struct Ignore;
 
-impl virtio::Handler<RxBuf> for Ignore {
-    fn callback(&self, _queue: &virtio::Queue<RxBuf>) {}
+impl virtio::Handler<KBox<RxBuf>> for Ignore {
+    fn callback(&self, _queue: &virtio::Queue<KBox<RxBuf>>) {}
 }
 
 const QUEUES: [virtio::VqInfo; 1] = [virtio::VqInfo::new(c"input.0")];
@@ -113,7 +114,7 @@ const QUEUES: [virtio::VqInfo; 1] = [virtio::VqInfo::new(c"input.0")];
 struct CfgTest {
     changes: Atomic<u32>,
     #[pin]
-    vqs: virtio::Virtqueues<RxBuf, Ignore>,
+    vqs: virtio::Virtqueues<KBox<RxBuf>, Ignore>,
 }
 
 crate::virtio_device_table!(NET_IDS, [virtio::DeviceId::new(virtio::ids::NET)]);

@@ -24,6 +24,7 @@ mod bindings;
 // part of them.
 #[allow(dead_code, unreachable_pub, unused_imports)]
 mod rust_kernel {
+    pub(crate) mod block;
     pub(crate) mod hw_random;
     pub(crate) mod virtio;
 }
@@ -61,8 +62,8 @@ struct Shared {
     have_data: CondVar,
 }
 
-impl virtio::Handler<RngBuf> for Shared {
-    fn callback(&self, queue: &virtio::Queue<RngBuf>) {
+impl virtio::Handler<KBox<RngBuf>> for Shared {
+    fn callback(&self, queue: &virtio::Queue<KBox<RngBuf>>) {
         let Some((buf, len)) = queue.lock().get_buf() else {
             return;
         };
@@ -76,7 +77,7 @@ impl virtio::Handler<RngBuf> for Shared {
     }
 }
 
-type Queues = virtio::Virtqueues<RngBuf, Shared>;
+type Queues = virtio::Virtqueues<KBox<RngBuf>, Shared>;
 
 struct Reader {
     vqs: Arc<Queues>,

@@ -28,6 +28,8 @@ use kernel::{
 /// [`Ring::add`](super::Ring::add) extends to the whole time the device holds the buffer.
 pub struct SgList<'a> {
     entries: [MaybeUninit<bindings::scatterlist>; SgList::MAX_ENTRIES],
+    // A list mapped elsewhere (see `push_list`) in place of `entries[i]`, or null.
+    lists: [*mut bindings::scatterlist; SgList::MAX_ENTRIES],
     out: usize,
     in_: usize,
     writable_bytes: usize,
@@ -41,6 +43,7 @@ impl<'a> SgList<'a> {
     pub(crate) fn new() -> Self {
         Self {
             entries: [const { MaybeUninit::uninit() }; SgList::MAX_ENTRIES],
+            lists: [ptr::null_mut(); SgList::MAX_ENTRIES],
             out: 0,
             in_: 0,
             writable_bytes: 0,
@@ -101,6 +104,24 @@ impl<'a> SgList<'a> {
         let (entry, len32) = self.next_entry(writable, len)?;
         // SAFETY: `entry` is a slot of `self.entries`; `addr` is valid for `len` bytes for `'a`.
         unsafe { bindings::sg_init_one(entry, addr.cast(), len32) };
+        Ok(())
+    }
+
+    /// Adds a scatterlist mapped elsewhere (such as a block request's data) as one entry.
+    ///
+    /// # Safety
+    ///
+    /// `list` must be an initialised, terminated scatterlist of `bytes` bytes whose entries
+    /// and memory stay valid and unused by anyone else for `'a`.
+    pub(crate) unsafe fn push_list(
+        &mut self,
+        list: *mut bindings::scatterlist,
+        bytes: usize,
+        writable: bool,
+    ) -> Result {
+        let i = self.out + self.in_;
+        let (_, _) = self.next_entry(writable, bytes)?;
+        self.lists[i] = list;
         Ok(())
     }
 
@@ -170,13 +191,18 @@ impl<'a> SgList<'a> {
         let mut sgs = [ptr::null_mut::<bindings::scatterlist>(); SgList::MAX_ENTRIES];
         for (i, slot) in sgs.iter_mut().enumerate().take(n) {
             // PANIC: `i < n <= MAX_ENTRIES`.
-            *slot = self.entries[i].as_mut_ptr();
+            *slot = if self.lists[i].is_null() {
+                self.entries[i].as_mut_ptr()
+            } else {
+                self.lists[i]
+            };
         }
         let out = u32::try_from(self.out).map_err(|_| EINVAL)?;
         let in_ = u32::try_from(self.in_).map_err(|_| EINVAL)?;
         // SAFETY: `vq` is valid and locked by the caller; each `sgs[i]` is an initialised
-        // single-entry list (`sg_init_one()`/`sg_init_table()` mark the end); the memory
-        // stays valid until the token comes back (caller's guarantee).
+        // single-entry list (`sg_init_one()`/`sg_init_table()` mark the end) or a terminated
+        // list given to `push_list`; the memory stays valid until the token comes back
+        // (caller's guarantee).
         to_result(unsafe {
             bindings::virtqueue_add_sgs(vq, sgs.as_mut_ptr(), out, in_, token, gfp_raw(gfp))
         })

@@ -8,7 +8,7 @@
 //! safe:
 //!
 //! - A buffer handed to the device is owned by the queue until the device returns it: [`add`]
-//!   takes a `KBox<B>` and [`get_buf`] gives it back, so safe code cannot free, move or reuse
+//!   takes its owner (a `KBox<B>`, or another [`Token`]) and [`get_buf`] gives it back, so safe code cannot free, move or reuse
 //!   memory the device may still read or write. What a buffer lends to the device (which
 //!   parts the device reads, which it writes) is described by [`Buffer::describe`].
 //! - The token stored with a buffer is the buffer itself; the C ring returns tokens from its own
@@ -33,6 +33,7 @@ use super::{
 };
 use crate::bindings;
 use core::{
+    ffi::c_void,
     marker::{
         PhantomData,
         PhantomPinned, //
@@ -73,8 +74,72 @@ pub trait Buffer: Send + Sized + 'static {
     fn describe<'a>(&'a mut self, sg: &mut SgList<'a>) -> Result;
 }
 
+/// An owner of memory that a ring can hold while the device uses it: the token of a buffer.
+///
+/// `KBox<B>` is the token of every [`Buffer`]. Other abstractions implement it for handles whose
+/// memory they manage themselves, such as a block request and the pages it transfers
+/// ([`InFlight`](super::request::InFlight)), so that no allocation is needed per transfer.
+///
+/// # Safety
+///
+/// - [`Token::into_raw`] returns a non-null pointer that [`Token::from_raw`] turns back into the
+///   same owner, and no other code uses the owner in between.
+/// - The memory [`Token::describe`] lends stays valid and in place until the token is turned
+///   back with [`Token::from_raw`].
+pub unsafe trait Token: Send + Sized + 'static {
+    /// Gives up ownership, for the ring to hold.
+    fn into_raw(self) -> *mut c_void;
+
+    /// Takes ownership back.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from [`Token::into_raw`] and not have been turned back yet.
+    unsafe fn from_raw(raw: *mut c_void) -> Self;
+
+    /// Describes the memory the device may read, then the memory it may write.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from [`Token::into_raw`] and not have been turned back; nothing else
+    /// uses the owner while the call runs, and `'a` ends before it is turned back.
+    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'a>) -> Result;
+
+    /// The number of bytes the device may write into the buffer, which bounds the used length
+    /// it reports.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Token::describe`].
+    unsafe fn writable_len(raw: *mut c_void) -> Result<usize> {
+        let mut sg = SgList::new();
+        // SAFETY: By the safety requirements `raw` is an outstanding token; `sg` is dropped
+        // before this returns.
+        unsafe { Self::describe(raw, &mut sg) }?;
+        Ok(sg.writable_bytes())
+    }
+}
+
+// SAFETY: The box is converted with `KBox::into_raw`/`KBox::from_raw`; its contents do not move
+// while the ring holds the pointer, and `describe` only lends memory borrowed from them.
+unsafe impl<B: Buffer> Token for KBox<B> {
+    fn into_raw(self) -> *mut c_void {
+        KBox::into_raw(self).cast()
+    }
+
+    unsafe fn from_raw(raw: *mut c_void) -> Self {
+        // SAFETY: By the safety requirements `raw` comes from `KBox::into_raw` above.
+        unsafe { KBox::from_raw(raw.cast::<B>()) }
+    }
+
+    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'a>) -> Result {
+        // SAFETY: By the safety requirements the box is live and nothing else uses it for `'a`.
+        unsafe { &mut *raw.cast::<B>() }.describe(sg)
+    }
+}
+
 /// The driver's handler of used-buffer notifications for a set of queues.
-pub trait Handler<B: Buffer>: Send + Sync {
+pub trait Handler<B: Token>: Send + Sync {
     /// Called in hard-interrupt context when the device has used buffers on `queue`; must not
     /// sleep.
     fn callback(&self, queue: &Queue<B>);
@@ -149,17 +214,18 @@ pub(crate) fn check_used_len(len: u32, writable: usize) -> Result<usize> {
 /// # Invariants
 ///
 /// `vq` is either null (the queues were torn down) or a valid `struct virtqueue` whose every
-/// outstanding token is a pointer from `KBox::<B>::into_raw`.
-pub struct Ring<B: Buffer> {
+/// outstanding token is a pointer from `B::into_raw`.
+pub struct Ring<B: Token> {
     vq: *mut bindings::virtqueue,
     dev: *mut bindings::virtio_device,
-    _buffers: PhantomData<KBox<B>>,
+    // Owns `B`s; a function pointer keeps the ring `Unpin` (it is moved under its lock).
+    _buffers: PhantomData<fn(B) -> B>,
 }
 
 // SAFETY: The ring is only used under its lock; the buffers it owns are `Send`.
-unsafe impl<B: Buffer> Send for Ring<B> {}
+unsafe impl<B: Token> Send for Ring<B> {}
 
-impl<B: Buffer> Ring<B> {
+impl<B: Token> Ring<B> {
     fn live(&self) -> Result<*mut bindings::virtqueue> {
         if self.vq.is_null() {
             Err(ENODEV)
@@ -173,25 +239,24 @@ impl<B: Buffer> Ring<B> {
     /// On failure the buffer is given back with the error: `ENOSPC` if the ring is full, `EIO`
     /// if the queue is broken, `ENODEV` after teardown, `EINVAL` if the buffer describes
     /// memory that cannot be lent.
-    pub fn add(&mut self, buf: KBox<B>, gfp: Flags) -> Result<(), (Error, KBox<B>)> {
+    pub fn add(&mut self, buf: B, gfp: Flags) -> Result<(), (Error, B)> {
         let vq = match self.live() {
             Ok(vq) => vq,
             Err(e) => return Err((e, buf)),
         };
-        let raw = KBox::into_raw(buf);
+        let raw = buf.into_raw();
 
-        // SAFETY: `raw` comes from `KBox::into_raw` and nothing else refers to it until it is
-        // turned back into a `KBox` below or by `get_buf`.
-        let this = unsafe { &mut *raw };
         let mut sg = SgList::new();
-        let ret = match this.describe(&mut sg) {
-            Ok(()) => sg.add_to(vq, raw.cast(), gfp),
+        // SAFETY: `raw` is an outstanding token that nothing else uses; `sg` is used up below,
+        // before the token is turned back here or by `get_buf`.
+        let ret = match unsafe { B::describe(raw, &mut sg) } {
+            Ok(()) => sg.add_to(vq, raw, gfp),
             Err(e) => Err(e),
         };
         match ret {
             Ok(()) => Ok(()),
             // SAFETY: The ring did not take the buffer, so `raw` is still exclusively ours.
-            Err(e) => Err((e, unsafe { KBox::from_raw(raw) })),
+            Err(e) => Err((e, unsafe { B::from_raw(raw) })),
         }
     }
 
@@ -199,7 +264,7 @@ impl<B: Buffer> Ring<B> {
     ///
     /// The length is `Err(EIO)` if the device claimed to write more than the buffer's
     /// writable size; the buffer is returned either way.
-    pub fn get_buf(&mut self) -> Option<(KBox<B>, Result<usize>)> {
+    pub fn get_buf(&mut self) -> Option<(B, Result<usize>)> {
         let vq = self.live().ok()?;
         let mut len = 0u32;
         // SAFETY: By the type invariant `vq` is valid, and the lock serialises ring operations.
@@ -207,11 +272,12 @@ impl<B: Buffer> Ring<B> {
         if token.is_null() {
             return None;
         }
-        // SAFETY: By the type invariant every token is a `KBox<B>` given to the ring by `add`,
-        // and the ring returns each once.
-        let mut buf = unsafe { KBox::from_raw(token.cast::<B>()) };
-        let writable = SgList::writable_len(&mut *buf);
+        // SAFETY: By the type invariant every token comes from `B::into_raw` in `add`, and the
+        // ring returns each once; the device is done with it.
+        let writable = unsafe { B::writable_len(token) };
         let len = writable.and_then(|w| check_used_len(len, w));
+        // SAFETY: As above; the token is turned back once.
+        let buf = unsafe { B::from_raw(token) };
         if len.is_err() {
             // SAFETY: `dev` is valid while the queue is.
             let dev = unsafe {
@@ -286,8 +352,8 @@ impl<B: Buffer> Ring<B> {
                 if token.is_null() {
                     break;
                 }
-                // SAFETY: As in `get_buf`, the token is a `KBox<B>` from `add`.
-                drop(unsafe { KBox::from_raw(token.cast::<B>()) });
+                // SAFETY: As in `get_buf`, the token comes from `B::into_raw` in `add`.
+                drop(unsafe { B::from_raw(token) });
                 n += 1;
             }
         }
@@ -303,14 +369,14 @@ impl<B: Buffer> Ring<B> {
 /// only dereferenced under the lock or inside an RCU read-side critical section, and teardown
 /// clears it and waits for an RCU grace period before deleting the queue.
 #[pin_data]
-pub struct Queue<B: Buffer> {
+pub struct Queue<B: Token> {
     vq: Atomic<*mut bindings::virtqueue>,
     index: usize,
     #[pin]
     ring: SpinLockIrq<Ring<B>>,
 }
 
-impl<B: Buffer> Queue<B> {
+impl<B: Token> Queue<B> {
     /// Locks the ring for adding or taking buffers. Interrupts are disabled while it is held.
     pub fn lock(&self) -> SpinLockIrqGuard<'_, Ring<B>> {
         self.ring.lock()
@@ -362,7 +428,7 @@ struct Header {
 /// - `queues[i]` is the queue with index `i`.
 #[repr(C)]
 #[pin_data(PinnedDrop)]
-pub struct Virtqueues<B: Buffer, H: Handler<B>> {
+pub struct Virtqueues<B: Token, H: Handler<B>> {
     header: Header,
     dev: ARef<Device>,
     queues: KVec<Pin<KBox<Queue<B>>>>,
@@ -373,7 +439,7 @@ pub struct Virtqueues<B: Buffer, H: Handler<B>> {
     _pin: PhantomPinned,
 }
 
-impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
+impl<B: Token, H: Handler<B>> Virtqueues<B, H> {
     /// Creates the device's virtqueues (`virtio_find_vqs()`), in the order of `infos`, with
     /// `handler` receiving their notifications.
     pub fn new<'a>(
@@ -575,7 +641,7 @@ impl<B: Buffer, H: Handler<B>> Virtqueues<B, H> {
 }
 
 #[pinned_drop]
-impl<B: Buffer, H: Handler<B>> PinnedDrop for Virtqueues<B, H> {
+impl<B: Token, H: Handler<B>> PinnedDrop for Virtqueues<B, H> {
     fn drop(self: Pin<&mut Self>) {
         self.teardown();
     }
