@@ -16,6 +16,7 @@ mod bindings;
 #[path = "../rust/kernel"]
 #[allow(dead_code, unreachable_pub, unused_imports)]
 mod rust_kernel {
+    pub(crate) mod block;
     pub(crate) mod hw_random;
     pub(crate) mod virtio;
 }

@@ -15,3 +15,27 @@
 #include <linux/virtio_features.h>
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_ids.h>
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <uapi/linux/virtio_blk.h>
+
+/*
+ * Macros whose value bindgen cannot evaluate (they contain casts); the
+ * kernel's bindings_helper.h uses the same pattern for its RUST_CONST_HELPER_
+ * constants. Only these, the headers above and rust/helpers/ are generated.
+ */
+const blk_features_t RVIRTIO_CONST_BLK_FEAT_WRITE_CACHE = BLK_FEAT_WRITE_CACHE;
+const blk_features_t RVIRTIO_CONST_BLK_FEAT_FUA = BLK_FEAT_FUA;
+const blk_features_t RVIRTIO_CONST_BLK_FEAT_ROTATIONAL = BLK_FEAT_ROTATIONAL;
+const blk_opf_t RVIRTIO_CONST_REQ_OP_MASK = REQ_OP_MASK;
+const blk_opf_t RVIRTIO_CONST_REQ_FUA = REQ_FUA;
+const blk_opf_t RVIRTIO_CONST_REQ_NOUNMAP = REQ_NOUNMAP;
+const blk_status_t RVIRTIO_CONST_BLK_STS_OK = BLK_STS_OK;
+const blk_status_t RVIRTIO_CONST_BLK_STS_IOERR = BLK_STS_IOERR;
+const blk_status_t RVIRTIO_CONST_BLK_STS_NOTSUPP = BLK_STS_NOTSUPP;
+const blk_status_t RVIRTIO_CONST_BLK_STS_RESOURCE = BLK_STS_RESOURCE;
+const blk_status_t RVIRTIO_CONST_BLK_STS_DEV_RESOURCE = BLK_STS_DEV_RESOURCE;
+const blk_mq_req_flags_t RVIRTIO_CONST_BLK_MQ_REQ_NOWAIT = BLK_MQ_REQ_NOWAIT;
+#include <uapi/linux/virtio_ring.h>
+const unsigned int RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC = VIRTIO_RING_F_INDIRECT_DESC;

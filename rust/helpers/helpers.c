@@ -21,5 +21,6 @@
  */
 #define __rust_helper
 
+#include "blk.c"
 #include "scatterlist.c"
 #include "virtio.c"

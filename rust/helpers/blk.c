@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+
+__rust_helper struct gendisk *rust_helper_dev_to_disk(struct device *dev)
+{
+	return dev_to_disk(dev);
+}
+
+__rust_helper sector_t rust_helper_get_capacity(struct gendisk *disk)
+{
+	return get_capacity(disk);
+}
+
+__rust_helper unsigned short rust_helper_blk_rq_nr_phys_segments(struct request *rq)
+{
+	return blk_rq_nr_phys_segments(rq);
+}
+
+__rust_helper unsigned short rust_helper_blk_rq_nr_discard_segments(struct request *rq)
+{
+	return blk_rq_nr_discard_segments(rq);
+}
+
+__rust_helper unsigned short rust_helper_queue_max_discard_segments(const struct request_queue *q)
+{
+	return queue_max_discard_segments(q);
+}
+
+__rust_helper unsigned short rust_helper_req_get_ioprio(struct request *req)
+{
+	return req_get_ioprio(req);
+}
+
+/*
+ * struct hd_geometry is opaque to the kernel crate's bindings (linux/hdreg.h
+ * is not among its headers). In the kernel tree, the header joins
+ * rust/bindings/bindings_helper.h and this helper is not needed.
+ */
+#include <linux/hdreg.h>
+
+__rust_helper void rust_helper_rvirtio_set_hd_geometry(struct hd_geometry *geo,
+						       unsigned char heads,
+						       unsigned char sectors,
+						       unsigned short cylinders)
+{
+	geo->heads = heads;
+	geo->sectors = sectors;
+	geo->cylinders = cylinders;
+}
+
+__rust_helper struct queue_limits
+rust_helper_queue_limits_start_update(struct request_queue *q)
+{
+	return queue_limits_start_update(q);
+}
