@@ -45,13 +45,24 @@ use kernel::{
         from_result,
         to_result, //
     },
+    new_mutex,
     prelude::*,
     str::CStr,
-    sync::aref::AlwaysRefCounted,
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        Arc,
+        Mutex, //
+    },
     types::Opaque,
     ThisModule, //
 };
 
+pub mod blk;
+#[cfg(CONFIG_BLOCK)]
+pub mod request;
 pub mod sg;
 pub mod virtqueue;
 
@@ -62,6 +73,7 @@ pub use self::virtqueue::{
     Handler,
     Queue,
     Ring,
+    Token,
     Virtqueues, //
     VqInfo,
 };
@@ -72,6 +84,8 @@ pub mod features {
     pub const VERSION_1: u32 = crate::bindings::VIRTIO_F_VERSION_1;
     /// The device needs the platform's DMA API (an IOMMU) for memory access.
     pub const ACCESS_PLATFORM: u32 = crate::bindings::VIRTIO_F_ACCESS_PLATFORM;
+    /// The ring supports indirect descriptors (a request takes one descriptor).
+    pub const RING_INDIRECT_DESC: u32 = crate::bindings::RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC;
     /// The number of feature bits the kernel tracks.
     pub const MAX: u32 = crate::bindings::VIRTIO_FEATURES_BITS;
 }
@@ -193,6 +207,33 @@ impl<Ctx: device::DeviceContext> Device<Ctx> {
 }
 
 impl Device<device::Bound> {
+    /// Whether the device's configuration and structures are little endian (always for
+    /// virtio 1.0 devices; the guest's byte order for legacy ones).
+    pub fn is_little_endian(&self) -> bool {
+        // SAFETY: The device is bound, its features are negotiated.
+        unsafe { bindings::virtio_is_little_endian(self.as_raw()) }
+    }
+
+    /// Makes the device ready (`DRIVER_OK`) before probe returns, for drivers that use their
+    /// queues during probe (such as a block driver whose new disk is read for partitions).
+    /// The queues must exist; notifications can arrive from then on.
+    pub fn ready(&self) {
+        // SAFETY: The device is bound and its features are finalised.
+        unsafe { bindings::virtio_device_ready(self.as_raw()) };
+    }
+
+    /// The largest buffer the transport can map for the device (`virtio_max_dma_size()`).
+    pub fn max_dma_size(&self) -> usize {
+        // SAFETY: The device is bound.
+        unsafe { bindings::virtio_max_dma_size(self.as_raw()) }
+    }
+
+    /// The device-specific configuration, for single accesses such as writes; consistent
+    /// multi-field reads use [`Device::read_config`].
+    pub fn config(&self) -> ConfigSpace<'_> {
+        ConfigSpace { dev: self }
+    }
+
     /// Reads the device-specific configuration with `f`, repeating the read until the device's
     /// configuration generation did not change during it, so that a multi-field read is
     /// consistent.
@@ -207,6 +248,72 @@ impl Device<device::Bound> {
                 return result;
             }
         }
+    }
+}
+
+/// The bound device, from where none is at hand (a sysfs attribute of the driver's disk, say).
+///
+/// Created in probe; [`BoundDevice::with`] runs a function with the device while it is bound
+/// and fails with `ENODEV` once it is not. Unlike an RCU-protected [`Devres`] access, the
+/// function may sleep (configuration accessors do): the state is under a mutex, and the
+/// [`Devres`] that clears it when the device is unbound takes the same mutex.
+///
+/// [`Devres`]: kernel::devres::Devres
+pub struct BoundDevice {
+    state: Arc<BoundState>,
+    _unbind: kernel::devres::Devres<Unbinder>,
+}
+
+#[pin_data]
+struct BoundState {
+    dev: ARef<Device>,
+    #[pin]
+    bound: Mutex<bool>,
+}
+
+/// Marks the device unbound when the devres machinery drops it (at unbind).
+struct Unbinder(Arc<BoundState>);
+
+impl Drop for Unbinder {
+    fn drop(&mut self) {
+        *self.0.bound.lock() = false;
+    }
+}
+
+impl Device<device::Bound> {
+    /// A handle that reaches the device as bound for as long as it is.
+    pub fn bound_handle(&self) -> Result<BoundDevice> {
+        let dev: ARef<Device> = (&**self).into();
+        let state = Arc::pin_init(
+            try_pin_init!(BoundState {
+                dev,
+                bound <- new_mutex!(true),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let unbind =
+            kernel::devres::Devres::new(self.as_ref(), Ok::<_, Error>(Unbinder(state.clone())))?;
+        Ok(BoundDevice {
+            state,
+            _unbind: unbind,
+        })
+    }
+}
+
+impl BoundDevice {
+    /// Runs `f` with the device if it is still bound (`ENODEV` otherwise). `f` runs under a
+    /// mutex that unbinding also takes: it must not wait for the device to be unbound.
+    pub fn with<R>(&self, f: impl FnOnce(&Device<device::Bound>) -> R) -> Result<R> {
+        let bound = self.state.bound.lock();
+        if !*bound {
+            return Err(ENODEV);
+        }
+        // SAFETY: `bound` is true, so the `Unbinder` has not run: the device is bound, and
+        // stays so while the lock is held (unbinding waits for it).
+        let dev = unsafe {
+            &*core::ptr::from_ref::<Device>(&self.state.dev).cast::<Device<device::Bound>>()
+        };
+        Ok(f(dev))
     }
 }
 
