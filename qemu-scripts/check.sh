@@ -87,7 +87,8 @@ say "Harness self-test: report.py on made-up logs"
 "$top/qemu-scripts/report_selftest.py" >"$logs/harness.ktap" || true
 
 # --- VM ------------------------------------------------------------------------
-"$top/qemu-scripts/initramfs.sh" "$kdir" "$mo" "$logs/initramfs.cpio"
+RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
+	"$kdir" "$mo" "$logs/initramfs.cpio"
 
 vm_rc=0
 "$top/qemu-scripts/run-vm.sh" --mode check --quiet \

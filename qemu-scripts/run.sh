@@ -23,7 +23,8 @@ logs=$top/build/logs/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
 
 build_modules "$kdir" "$mo"
-"$top/qemu-scripts/initramfs.sh" "$kdir" "$mo" "$logs/initramfs.cpio"
+RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
+	"$kdir" "$mo" "$logs/initramfs.cpio"
 
 args=(--mode run --kernel "$kdir/arch/x86/boot/bzImage" --initrd "$logs/initramfs.cpio"
 	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-600}")

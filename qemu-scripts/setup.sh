@@ -25,6 +25,8 @@ APT_PACKAGES=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	# VM and the userspace the tests run in it.
 	qemu-system-x86 busybox-static e2fsprogs util-linux
+	# A static fio built from Debian's source package (fio.sh).
+	dpkg-dev gcc libc6-dev
 )
 
 check_only=0
@@ -73,6 +75,23 @@ Pin-Priority: 50
 Package: *
 Pin: release n=sid
 Pin-Priority: 50
+EOT
+	apt-get update -q
+fi
+
+# Debian's source packages of bookworm, for `apt-get source fio` (fio.sh).
+FIO_SRC_LIST=/etc/apt/sources.list.d/rvirtio-fio-source.sources
+if [ ! -f "$FIO_SRC_LIST" ]; then
+	[ $check_only = 1 ] && die "deb-src for bookworm not configured ($FIO_SRC_LIST)"
+	say "Adding bookworm's source packages (deb-src) for the fio build"
+	cat >"$FIO_SRC_LIST" <<'EOT'
+# Added by rvirtio (qemu-scripts/setup.sh): source packages of bookworm, for
+# `apt-get source fio` (qemu-scripts/fio.sh builds a static fio from it).
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOT
 	apt-get update -q
 fi
