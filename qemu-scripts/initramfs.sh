@@ -33,7 +33,7 @@ mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c}
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
-cp "$guest/ktap.sh" "$guest/show.sh" "$root/lib/rvirtio/"
+cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/show.sh" "$root/lib/rvirtio/"
 cp "$fio" "$root/usr/bin/fio"
 cp "$guest"/tests/*.sh "$root/tests/"
 

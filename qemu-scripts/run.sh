@@ -9,6 +9,7 @@
 # INTERACTIVE=1 leaves a shell in the guest afterwards (exit to power off).
 # FLAVOUR=debug boots the debug kernel instead of the lean one.
 # KDIR=<your build> boots your own kernel build instead.
+# RVIRTIO_APPEND=<args> adds to the guest's kernel command line.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +28,8 @@ RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
 	"$kdir" "$mo" "$logs/initramfs.cpio"
 
 args=(--mode run --kernel "$kdir/arch/x86/boot/bzImage" --initrd "$logs/initramfs.cpio"
-	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-600}")
+	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-600}"
+	--append "${RVIRTIO_APPEND:-}")
 [ "${INTERACTIVE:-0}" = 1 ] && args+=(--interactive)
 rc=0
 "$top/qemu-scripts/run-vm.sh" "${args[@]}" || rc=$?

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the guest's block tests. Sourced after ktap.sh.
+#
+# The driver under test comes from the kernel command line:
+#
+#   rvirtio.blk_driver=rvirtio_blk   the Rust driver (the default)
+#   rvirtio.blk_driver=virtio_blk    the C driver, to check the tests
+#
+# (`RVIRTIO_APPEND=rvirtio.blk_driver=virtio_blk make check`). A driver
+# whose module is missing fails the tests that need it; it is never a skip.
+
+BLK_DRIVER=rvirtio_blk
+for _arg in $(cat /proc/cmdline); do
+	case "$_arg" in
+	rvirtio.blk_driver=*) BLK_DRIVER=${_arg#rvirtio.blk_driver=} ;;
+	esac
+done
+unset _arg
+
+# The module file of a block driver.
+blk_module() { # NAME
+	case "$1" in
+	virtio_blk) echo /lib/modules/c/virtio_blk.ko ;;
+	*) echo "/lib/modules/rvirtio/$1.ko" ;;
+	esac
+}
+BLK_MODULE=$(blk_module "$BLK_DRIVER")
+
+# blk_load: inserts the driver under test (nothing to do if another test
+# left it loaded).
+blk_load() {
+	grep -q "^$BLK_DRIVER " /proc/modules && return 0
+	if [ ! -f "$BLK_MODULE" ]; then
+		echo "no module $BLK_MODULE for rvirtio.blk_driver=$BLK_DRIVER"
+		return 1
+	fi
+	insmod "$BLK_MODULE"
+}
+
+# blk_unload: removes it again.
+blk_unload() {
+	rmmod "$BLK_DRIVER"
+}
+
+# blk_dev_by_serial SERIAL: prints the disk (vdX) whose virtio-blk serial is
+# SERIAL, waiting up to 10 s for it to appear; fails if there is none or it
+# is not bound to the driver under test.
+blk_dev_by_serial() {
+	local i d drv
+	for i in $(seq 20); do
+		for d in /sys/block/vd*; do
+			[ -e "$d/serial" ] && [ "$(cat "$d/serial")" = "$1" ] || continue
+			drv=$(basename "$(readlink "$d/device/driver")")
+			if [ "$drv" != "$BLK_DRIVER" ]; then
+				echo "${d##*/} (serial $1) is bound to '$drv', not $BLK_DRIVER" >&2
+				return 1
+			fi
+			echo "${d##*/}"
+			return 0
+		done
+		sleep 0.5
+	done
+	echo "no disk with serial $1 (driver $BLK_DRIVER)" >&2
+	return 1
+}
