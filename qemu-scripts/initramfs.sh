@@ -22,6 +22,9 @@ guest=$RVIRTIO_TOP/qemu-scripts/guest
 # under TCG with KASAN costs about 1.3 s per MB (Debian's fio alone pulls in
 # 80 MB of libraries: fio.sh builds a static one of 2.6 MB instead).
 TOOLS=(mkfs.ext4 e2fsck)
+# util-linux's blkdiscard (-z: BLKZEROOUT) and fallocate (-z, -p on a block
+# device), which busybox's applets lack; in /usr/bin, after busybox's on PATH.
+TOOLS+=(blkdiscard fallocate)
 # The static fio: RVIRTIO_FIO if the caller has it already, else built or
 # taken from the cache now.
 fio=${RVIRTIO_FIO:-$("$RVIRTIO_TOP/qemu-scripts/fio.sh")}
@@ -33,7 +36,7 @@ mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c}
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
-cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/show.sh" "$root/lib/rvirtio/"
+cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/show.sh" "$root/lib/rvirtio/"
 cp "$fio" "$root/usr/bin/fio"
 cp "$guest"/tests/*.sh "$root/tests/"
 
