@@ -602,6 +602,14 @@ impl<T: Driver + 'static> Adapter<T> {
         // INVARIANT: `vdev` is valid for the duration of `probe_callback()`.
         let dev = unsafe { &*vdev.cast::<Device<device::CoreInternal<'_>>>() };
 
+        // `priv` belongs to the driver bound to the device, and no driver is bound while this
+        // one probes. A driver bound before (the C `virtio_blk`, after a sysfs unbind) may
+        // have left it pointing to memory it freed: the virtqueues would refuse to be created
+        // (`EBUSY`) and `teardown()` would take it for theirs.
+        //
+        // SAFETY: `vdev` is valid and the device lock is held, so nothing else reads `priv`.
+        unsafe { (*vdev).priv_ = core::ptr::null_mut() };
+
         from_result(|| {
             let data = try_pin_init!(DriverData {
                 // SAFETY: `slot` is valid for writing; the work item is initialised before
