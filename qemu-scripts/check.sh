@@ -89,6 +89,11 @@ say "Harness self-test: report.py on made-up logs"
 "$top/qemu-scripts/report_selftest.py" >"$logs/harness.ktap" || true
 
 # --- VM ------------------------------------------------------------------------
+# The block tests' known data: the host's pattern in the first 16 MiB of
+# rvirtio-disk0, which the guest reads back (50-rvirtio-blk-data.sh).
+truncate -s 64M "$logs/disk.img"
+"$top/qemu-scripts/blk-pattern.py" write "$logs/disk.img"
+
 RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
 	"$kdir" "$mo" "$logs/initramfs.cpio"
 
@@ -97,10 +102,13 @@ vm_rc=0
 	--kernel "$kdir/arch/x86/boot/bzImage" --initrd "$logs/initramfs.cpio" \
 	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-1200}" \
 	--append "${RVIRTIO_APPEND:-}" || vm_rc=$?
+# What the guest wrote, checked in the image (KTAP suite rvirtio_blk_host).
+: >"$logs/blk-host.ktap"
+"$top/qemu-scripts/blk-pattern.py" verify-guest "$logs/disk.img" "$logs/blk-host.ktap" || true
 rm -f "$logs/initramfs.cpio" "$logs/disk.img" "$logs"/blk-*.img
 
 # Every suite the sources define must show up in the output.
-expect=(rvirtio_lint rvirtio_harness kmemleak)
+expect=(rvirtio_lint rvirtio_harness rvirtio_blk_host kmemleak)
 mapfile -t -O ${#expect[@]} expect < <(
 	cd "$top" && {
 		grep -rhoE '#\[kunit_tests\([a-z0-9_]+\)\]' rust kunit-tests drivers samples 2>/dev/null |
@@ -111,6 +119,7 @@ mapfile -t -O ${#expect[@]} expect < <(
 
 rc=0
 "$top/qemu-scripts/report.py" --log "$logs/console.log" --host-ktap "$lint" --host-ktap "$logs/harness.ktap" \
+	--host-ktap "$logs/blk-host.ktap" \
 	--vm-status "$vm_rc" --json "$logs/results.json" \
 	$(printf -- '--expect %s ' "${expect[@]}") >"$logs/report.txt" || rc=$?
 echo "Logs: $logs (console.log, results.json, report.txt); took $(($(date +%s) - start))s"

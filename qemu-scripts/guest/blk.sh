@@ -64,3 +64,26 @@ blk_dev_by_serial() {
 	echo "no disk with serial $1 (driver $BLK_DRIVER)" >&2
 	return 1
 }
+
+# Deterministic data, the same bytes as qemu-scripts/blk-pattern.py makes on
+# the host (keep the two in step): every 512-byte sector is eight 64-byte
+# records naming the seed, the sector's number on the disk and the record's
+# offset in the sector.
+BLK_HOST_SEED=72766230        # sectors [0, 16 MiB) of rvirtio-disk0, written by the host
+BLK_GUEST_SEED=72766731       # sectors [16 MiB, 20 MiB), written by the guest
+blk_pattern() { # SEED FIRST_SECTOR COUNT
+	# One sector per sprintf and one write per 8 sectors: system calls
+	# are what costs most under TCG with KASAN.
+	awk -v seed="$1" -v first="$2" -v n="$3" 'BEGIN {
+		for (o = 0; o < 512; o += 64)
+			f = f sprintf("rvirtio-blk seed %s sector %%010d byte %03d ..........\n", seed, o)
+		for (s = first; s < first + n; s++) {
+			buf = buf sprintf(f, s, s, s, s, s, s, s, s)
+			if ((s - first) % 8 == 7) {
+				printf "%s", buf
+				buf = ""
+			}
+		}
+		printf "%s", buf
+	}'
+}
