@@ -68,9 +68,10 @@ if [ "$mode" != probe ]; then
 		[ -e "$disk" ] || truncate -s 64M "$disk"
 	fi
 	# The block tests' disks, told apart in the guest by their serial:
-	# rvirtio-ro (read-only, one queue where QEMU's default is one per
-	# vCPU), rvirtio-mq (two queues, discard and write-zeroes reach the
-	# image), rvirtio-hot (removed under I/O).
+	# rvirtio-disk0 (one queue where QEMU's default is one per vCPU, so
+	# that data is checked on one queue and on several), rvirtio-ro
+	# (read-only, one queue), rvirtio-mq (two queues, discard and
+	# write-zeroes reach the image), rvirtio-hot (removed under I/O).
 	for img in ro:32M mq:128M hot:48M; do
 		f=$imgdir/blk-${img%%:*}.img
 		[ -e "$f" ] || truncate -s "${img#*:}" "$f"
@@ -85,7 +86,7 @@ if [ "$mode" != probe ]; then
 		-device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5
 		-device pcie-root-port,id=rp6,bus=pcie.0,chassis=6,slot=6
 		-drive "file=$disk,format=raw,if=none,id=disk0,cache=unsafe"
-		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,bus=rp1,id=blk0
+		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,num-queues=1,bus=rp1,id=blk0
 		-drive "file=$imgdir/blk-ro.img,format=raw,if=none,id=disk1,readonly=on"
 		-device virtio-blk-pci,drive=disk1,serial=rvirtio-ro,num-queues=1,bus=rp4,id=blk1
 		-drive "file=$imgdir/blk-mq.img,format=raw,if=none,id=disk2,cache=writeback,discard=unmap,detect-zeroes=unmap"
