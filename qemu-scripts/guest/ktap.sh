@@ -28,16 +28,18 @@ ktap_ok() {
 	echo "ok $KTAP_N $1"
 }
 
-# ktap_fail NAME [DIAGNOSTIC...]
+# ktap_fail NAME [DIAGNOSTIC...]: the diagnostics come first, as KUnit
+# prints them (KTAP relates them to the result that follows), with every
+# line marked, so that a tool's output is never read as a kernel message.
 ktap_fail() {
 	local name=$1
 	shift
 	KTAP_N=$((KTAP_N + 1))
 	KTAP_FAILED=$((KTAP_FAILED + 1))
-	echo "not ok $KTAP_N $name"
 	for d in "$@"; do
-		echo "# $d"
+		printf '%s\n' "$d" | sed 's/^/# /'
 	done
+	echo "not ok $KTAP_N $name"
 }
 
 # ktap_skip NAME REASON
