@@ -1,45 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers for the virtio-blk tests (sourced after ktap.sh).
-#
-# The driver under test comes from the kernel command line:
-# rvirtio.blk_driver=<name> (default rvirtio_blk, the Rust driver). With
-# rvirtio.blk_driver=virtio_blk the same tests run against the C driver, to
-# check the tests themselves. The module is /lib/modules/c/virtio_blk.ko for
-# the C driver and /lib/modules/rvirtio/<name>.ko otherwise; when it is
-# missing the tests fail, they do not skip.
+# Helpers for the virtio-blk feature, removal and fault tests (sourced after
+# ktap.sh), on top of blk.sh (the driver under test, loading it, finding
+# disks).
 #
 # The disks are told apart by their serial (run-vm.sh): rvirtio-disk0,
 # rvirtio-ro (read-only), rvirtio-mq (two queues, write-back cache, discard
 # and write-zeroes), rvirtio-hot (hot-unplugged by the removal tests).
 
-BLK_DRIVER=rvirtio_blk
-for _arg in $(cat /proc/cmdline); do
-	case "$_arg" in
-	rvirtio.blk_driver=*) BLK_DRIVER=${_arg#rvirtio.blk_driver=} ;;
-	esac
-done
-unset _arg
-
-# blk_ko NAME: the module file of driver NAME.
-blk_ko() {
-	case "$1" in
-	virtio_blk) echo /lib/modules/c/virtio_blk.ko ;;
-	*) echo "/lib/modules/rvirtio/$1.ko" ;;
-	esac
-}
-BLK_KO=$(blk_ko "$BLK_DRIVER")
+. /lib/rvirtio/blk.sh
+BLK_KO=$BLK_MODULE
 BLK_DRV=/sys/bus/virtio/drivers/$BLK_DRIVER
-
-# blk_loaded NAME: module NAME is loaded.
-blk_loaded() {
-	grep -q "^$1 " /proc/modules
-}
-
-# blk_load NAME: inserts module NAME unless it is loaded already.
-blk_load() {
-	blk_loaded "$1" || insmod "$(blk_ko "$1")"
-}
 
 # blk_vdevs: every virtio-blk device on the virtio bus (virtioN).
 blk_vdevs() {

@@ -27,15 +27,22 @@ blk_module() { # NAME
 }
 BLK_MODULE=$(blk_module "$BLK_DRIVER")
 
-# blk_load: inserts the driver under test (nothing to do if another test
-# left it loaded).
+# blk_loaded NAME: module NAME is loaded.
+blk_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# blk_load [NAME]: inserts block driver NAME, by default the driver under
+# test (nothing to do if it is loaded already).
 blk_load() {
-	grep -q "^$BLK_DRIVER " /proc/modules && return 0
-	if [ ! -f "$BLK_MODULE" ]; then
-		echo "no module $BLK_MODULE for rvirtio.blk_driver=$BLK_DRIVER"
+	local name=${1:-$BLK_DRIVER} ko
+	blk_loaded "$name" && return 0
+	ko=$(blk_module "$name")
+	if [ ! -f "$ko" ]; then
+		echo "no module $ko for block driver $name"
 		return 1
 	fi
-	insmod "$BLK_MODULE"
+	insmod "$ko"
 }
 
 # blk_unload: removes it again.
@@ -69,7 +76,7 @@ blk_dev_by_serial() {
 # the host (keep the two in step): every 512-byte sector is eight 64-byte
 # records naming the seed, the sector's number on the disk and the record's
 # offset in the sector.
-BLK_HOST_SEED=72766230        # sectors [0, 16 MiB) of rvirtio-disk0, written by the host
+BLK_HOST_SEED=72766230        # sectors [0, 16 MiB) of rvirtio-data, written by the host
 BLK_GUEST_SEED=72766731       # sectors [16 MiB, 20 MiB), written by the guest
 blk_pattern() { # SEED FIRST_SECTOR COUNT
 	# One sector per sprintf and one write per 8 sectors: system calls
