@@ -31,7 +31,7 @@ SECTOR = 512
 MIB = 1 << 20
 
 # Keep in step with qemu-scripts/guest/blk.sh.
-HOST_SEED = "72766230"  # sectors [0, 16 MiB) of rvirtio-disk0
+HOST_SEED = "72766230"  # sectors [0, 16 MiB) of rvirtio-data
 HOST_FIRST, HOST_COUNT = 0, 16 * MIB // SECTOR
 GUEST_SEED = "72766731"  # sectors [16 MiB, 20 MiB), written by the guest
 GUEST_FIRST, GUEST_COUNT = 16 * MIB // SECTOR, 4 * MIB // SECTOR

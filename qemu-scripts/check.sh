@@ -90,9 +90,9 @@ say "Harness self-test: report.py on made-up logs"
 
 # --- VM ------------------------------------------------------------------------
 # The block tests' known data: the host's pattern in the first 16 MiB of
-# rvirtio-disk0, which the guest reads back (50-rvirtio-blk-data.sh).
-truncate -s 64M "$logs/disk.img"
-"$top/qemu-scripts/blk-pattern.py" write "$logs/disk.img"
+# rvirtio-data, which the guest reads back (50-rvirtio-blk-data.sh).
+truncate -s 64M "$logs/blk-data.img"
+"$top/qemu-scripts/blk-pattern.py" write "$logs/blk-data.img"
 
 RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
 	"$kdir" "$mo" "$logs/initramfs.cpio"
@@ -104,7 +104,7 @@ vm_rc=0
 	--append "${RVIRTIO_APPEND:-}" || vm_rc=$?
 # What the guest wrote, checked in the image (KTAP suite rvirtio_blk_host).
 : >"$logs/blk-host.ktap"
-"$top/qemu-scripts/blk-pattern.py" verify-guest "$logs/disk.img" "$logs/blk-host.ktap" || true
+"$top/qemu-scripts/blk-pattern.py" verify-guest "$logs/blk-data.img" "$logs/blk-host.ktap" || true
 rm -f "$logs/initramfs.cpio" "$logs/disk.img" "$logs"/blk-*.img
 
 # Every suite the sources define must show up in the output.

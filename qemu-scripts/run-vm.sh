@@ -71,8 +71,10 @@ if [ "$mode" != probe ]; then
 	# rvirtio-disk0 (one queue where QEMU's default is one per vCPU, so
 	# that data is checked on one queue and on several), rvirtio-ro
 	# (read-only, one queue), rvirtio-mq (two queues, discard and
-	# write-zeroes reach the image), rvirtio-hot (removed under I/O).
-	for img in ro:32M mq:128M hot:48M; do
+	# write-zeroes reach the image), rvirtio-hot (removed under I/O),
+	# rvirtio-data (the host's and the guest's known data, which no other
+	# test writes: check.sh writes and checks blk-data.img).
+	for img in ro:32M mq:128M hot:48M data:64M; do
 		f=$imgdir/blk-${img%%:*}.img
 		[ -e "$f" ] || truncate -s "${img#*:}" "$f"
 	done
@@ -85,6 +87,7 @@ if [ "$mode" != probe ]; then
 		-device pcie-root-port,id=rp4,bus=pcie.0,chassis=4,slot=4
 		-device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5
 		-device pcie-root-port,id=rp6,bus=pcie.0,chassis=6,slot=6
+		-device pcie-root-port,id=rp7,bus=pcie.0,chassis=7,slot=7
 		-drive "file=$disk,format=raw,if=none,id=disk0,cache=unsafe"
 		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,num-queues=1,bus=rp1,id=blk0
 		-drive "file=$imgdir/blk-ro.img,format=raw,if=none,id=disk1,readonly=on"
@@ -93,6 +96,8 @@ if [ "$mode" != probe ]; then
 		-device virtio-blk-pci,drive=disk2,serial=rvirtio-mq,num-queues=2,bus=rp5,id=blk2
 		-drive "file=$imgdir/blk-hot.img,format=raw,if=none,id=disk3,cache=unsafe"
 		-device virtio-blk-pci,drive=disk3,serial=rvirtio-hot,bus=rp6,id=blk3
+		-drive "file=$imgdir/blk-data.img,format=raw,if=none,id=disk4,cache=unsafe"
+		-device virtio-blk-pci,drive=disk4,serial=rvirtio-data,bus=rp7,id=blk4
 		-netdev user,id=net0
 		-device virtio-net-pci,netdev=net0,romfile=,bus=rp2,id=nic0
 		-object rng-random,id=rng0,filename=/dev/urandom

@@ -3,7 +3,7 @@
 # Data integrity through the block driver under test (rvirtio.blk_driver=,
 # default rvirtio_blk; see blk.sh), end to end:
 #
-# - the host wrote a known pattern into the first 16 MiB of rvirtio-disk0
+# - the host wrote a known pattern into the first 16 MiB of rvirtio-data
 #   before the boot: it must read back exactly, with O_DIRECT and through
 #   the page cache;
 # - the guest writes a pattern of its own into [16 MiB, 20 MiB) of the same
@@ -32,6 +32,8 @@ ktap_ok "load_$BLK_DRIVER"
 
 d0=$(blk_dev_by_serial rvirtio-disk0 2>&1) || { ktap_fail find_disk0 "$d0"; d0=; }
 mq=$(blk_dev_by_serial rvirtio-mq 2>&1) || { ktap_fail find_mq "$mq"; mq=; }
+pd=$(blk_dev_by_serial rvirtio-data 2>&1) || { ktap_fail find_data_disk "$pd"; pd=; }
+[ -n "$pd" ] && { echo "# rvirtio-data is $pd"; ktap_ok find_data_disk; }
 [ -n "$d0" ] && { echo "# rvirtio-disk0 is $d0"; ktap_ok find_disk0; }
 [ -n "$mq" ] && { echo "# rvirtio-mq is $mq"; ktap_ok find_mq; }
 if [ -n "$mq" ]; then
@@ -50,23 +52,23 @@ read_cmp() {
 
 # The host's pattern is also the data of the file tree on ext4 below.
 blk_pattern $BLK_HOST_SEED 0 32768 >/tmp/host.pat
-if [ -n "$d0" ]; then
+if [ -n "$pd" ]; then
 	blk_pattern $BLK_GUEST_SEED 32768 8192 >/tmp/guest.pat
 
-	ktap_check host_pattern_direct_1m read_cmp "$d0" /tmp/host.pat $MIB 0 16 iflag=direct
-	ktap_check host_pattern_direct_512 read_cmp "$d0" /tmp/host.pat 512 0 2048 iflag=direct
-	ktap_check flush_page_cache blockdev --flushbufs "/dev/$d0"
-	ktap_check host_pattern_buffered read_cmp "$d0" /tmp/host.pat 65536 0 256
+	ktap_check host_pattern_direct_1m read_cmp "$pd" /tmp/host.pat $MIB 0 16 iflag=direct
+	ktap_check host_pattern_direct_512 read_cmp "$pd" /tmp/host.pat 512 0 2048 iflag=direct
+	ktap_check flush_page_cache blockdev --flushbufs "/dev/$pd"
+	ktap_check host_pattern_buffered read_cmp "$pd" /tmp/host.pat 65536 0 256
 
 	# The guest's region: the first half in 4 KiB O_DIRECT writes, the
 	# second through the page cache and fsync.
 	ktap_check guest_pattern_write_direct \
-		dd if=/tmp/guest.pat of="/dev/$d0" bs=4096 count=512 seek=4096 oflag=direct conv=notrunc
+		dd if=/tmp/guest.pat of="/dev/$pd" bs=4096 count=512 seek=4096 oflag=direct conv=notrunc
 	ktap_check guest_pattern_write_buffered \
-		dd if=/tmp/guest.pat of="/dev/$d0" bs=65536 skip=32 count=32 seek=288 conv=notrunc,fsync
-	ktap_check flush_page_cache_again blockdev --flushbufs "/dev/$d0"
-	ktap_check guest_pattern_direct_read read_cmp "$d0" /tmp/guest.pat $MIB 16 4 iflag=direct
-	ktap_check guest_pattern_buffered_read read_cmp "$d0" /tmp/guest.pat 65536 256 64
+		dd if=/tmp/guest.pat of="/dev/$pd" bs=65536 skip=32 count=32 seek=288 conv=notrunc,fsync
+	ktap_check flush_page_cache_again blockdev --flushbufs "/dev/$pd"
+	ktap_check guest_pattern_direct_read read_cmp "$pd" /tmp/guest.pat $MIB 16 4 iflag=direct
+	ktap_check guest_pattern_buffered_read read_cmp "$pd" /tmp/guest.pat 65536 256 64
 	rm -f /tmp/guest.pat
 	sync
 fi

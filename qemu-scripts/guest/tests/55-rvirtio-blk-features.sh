@@ -23,7 +23,8 @@ wrong=
 for v in $vdevs; do
 	[ "$(blk_driver_of "$v")" = "$BLK_DRIVER" ] || wrong="$wrong $v:$(blk_driver_of "$v")"
 done
-if [ "$(echo $vdevs | wc -w)" = 4 ] && [ -z "$wrong" ]; then
+# run-vm.sh gives the VM five virtio-blk disks.
+if [ "$(echo $vdevs | wc -w)" = 5 ] && [ -z "$wrong" ]; then
 	ktap_ok binds_every_virtio_blk_device
 else
 	ktap_fail binds_every_virtio_blk_device "devices: $vdevs; not bound to $BLK_DRIVER:$wrong"
@@ -157,7 +158,7 @@ else
 	ktap_fail discard_reaches_device "discard I/Os counted in stat: $n"
 fi
 # BLKZEROOUT (blkdiscard -z): write-zeroes, with fallback to writing zeroes.
-zeroed_by blkzeroout_zeroes_range 8 /usr/bin/blkdiscard -z -o $((8 << 20)) -l $((1 << 20)) "/dev/$mq"
+zeroed_by blkzeroout_zeroes_range 8 /usr/bin/blkdiscard -f -z -o $((8 << 20)) -l $((1 << 20)) "/dev/$mq"
 # fallocate on a block device: --zero-range may fall back to writing zeroes,
 # --punch-hole may not (BLKDEV_ZERO_NOFALLBACK), so it needs write-zeroes.
 zeroed_by fallocate_zero_range 12 /usr/bin/fallocate -z -o $((12 << 20)) -l $((1 << 20)) "/dev/$mq"
@@ -218,10 +219,25 @@ rebind_snapshot() { # DRIVER VDEV OUT: binds VDEV to DRIVER, records it
 		echo "geometry=$(geo "$d")"
 	} >"$3"
 }
+# Each module names its disks from an index of its own (the first is vda in
+# both), so only the disk being compared is bound while the drivers swap it:
+# the others are unbound first and bound back to the driver under test after.
+compared=
 for s in rvirtio-disk0 rvirtio-ro rvirtio-mq; do
+	compared="$compared $s:$(blk_vdev_of_serial "$s")"
+done
+bound=
+for v in $(blk_vdevs); do
+	cur=$(blk_driver_of "$v")
+	[ -n "$cur" ] && blk_unbind "$cur" "$v" && bound="$bound $v"
+done
+for sv in $compared; do
+	s=${sv%%:*}
+	v=${sv#*:}
 	name="limits_match_c_$(echo "${s#rvirtio-}" | tr - _)"
-	v=$(blk_vdev_of_serial "$s")
-	if ! rebind_snapshot virtio_blk "$v" /tmp/limits.c; then
+	if [ -z "$v" ]; then
+		ktap_fail "$name" "no device with serial $s"
+	elif ! rebind_snapshot virtio_blk "$v" /tmp/limits.c; then
 		ktap_fail "$name" "could not bind $v to virtio_blk"
 	elif ! rebind_snapshot "$BLK_DRIVER" "$v" /tmp/limits.t; then
 		ktap_fail "$name" "could not bind $v back to $BLK_DRIVER"
@@ -231,7 +247,13 @@ for s in rvirtio-disk0 rvirtio-ro rvirtio-mq; do
 	else
 		ktap_fail "$name" "$v: '-' virtio_blk, '+' $BLK_DRIVER:" "$(echo "$diff" | grep '^[-+][^-+]')"
 	fi
+	[ -z "$v" ] || [ -z "$(blk_driver_of "$v")" ] || blk_unbind "$(blk_driver_of "$v")" "$v"
 done
+for v in $bound; do
+	blk_bind "$BLK_DRIVER" "$v"
+done
+ktap_check disks_bound_again_after_comparison sh -c \
+	"for v in $bound; do [ \"\$(basename \"\$(readlink /sys/bus/virtio/devices/\$v/driver)\")\" = $BLK_DRIVER ] || exit 1; done"
 [ $c_loaded_before = 1 ] || [ "$BLK_DRIVER" = virtio_blk ] || rmmod virtio_blk
 
 # --- Unload -----------------------------------------------------------------
