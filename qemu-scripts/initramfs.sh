@@ -52,6 +52,9 @@ while IFS= read -r ko; do
 done < <(find "$mo" -name '*.ko')
 [ -n "$(ls "$root"/lib/modules/rvirtio/kunit/)" ] || die "no modules under $mo: build them first"
 
+# The benchmark's guest side (rvirtio.mode=bench, `make bench`).
+cp "$guest/bench.sh" "$root/lib/rvirtio/"
+
 # The C drivers and what they depend on.
 for m in drivers/block/virtio_blk.ko drivers/net/virtio_net.ko \
 	drivers/net/net_failover.ko net/core/failover.ko; do

@@ -5,8 +5,14 @@
 # time limit, and keeps the whole serial console in a log file.
 #
 #   qemu-scripts/run-vm.sh --kernel BZIMAGE --initrd CPIO --log FILE \
-#       [--mode probe|run|check] [--timeout SECONDS] [--interactive] \
+#       [--mode probe|run|check|bench] [--timeout SECONDS] [--interactive] \
 #       [--quiet (progress lines only)] [--disk IMAGE] [--append ARGS]
+#
+# --mode bench gives the guest only the benchmark's disks: rvirtio-bench, a
+# virtio-blk device on QEMU's null-co backend (reads return zeroes, writes
+# are dropped, no host I/O: what is measured is the driver and the
+# emulation), and rvirtio-verify, a small image in RAM (--disk, default a
+# file in /dev/shm removed at exit) on which the data is checked first.
 #
 # Exit status says how the VM ended:
 #   0  the guest reached the end of its /init (isa-debug-exit wrote 33)
@@ -61,7 +67,24 @@ base_args=(
 )
 
 devices=()
-if [ "$mode" != probe ]; then
+tmpfiles=()
+if [ "$mode" = bench ]; then
+	if [ -z "$disk" ]; then
+		shm=/dev/shm
+		[ -d $shm ] && [ -w $shm ] || shm=$(dirname "$log")
+		disk=$(mktemp "$shm/rvirtio-verify.XXXXXX")
+		tmpfiles+=("$disk")
+		truncate -s 64M "$disk"
+	fi
+	devices+=(
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+		-drive driver=null-co,read-zeroes=on,size=8G,if=none,id=nullb
+		-device virtio-blk-pci,drive=nullb,num-queues=2,serial=rvirtio-bench,bus=rp1,id=blkbench
+		-drive "file=$disk,format=raw,if=none,id=verify,cache=unsafe"
+		-device virtio-blk-pci,drive=verify,serial=rvirtio-verify,bus=rp2,id=blkverify
+	)
+elif [ "$mode" != probe ]; then
 	imgdir=$(dirname "$log")
 	if [ -z "$disk" ]; then
 		disk=$imgdir/disk.img
@@ -143,7 +166,7 @@ accel=$(choose_accel)
 # QMP, for the guest's requests to the host (see console-agent.py). Unix
 # socket paths are short: keep it out of the log directory.
 qmp=$(mktemp -u /tmp/rvirtio-qmp.XXXXXX)
-trap 'rm -f "$qmp"' EXIT
+trap 'rm -f "$qmp" "${tmpfiles[@]}"' EXIT
 [ $quiet = 1 ] || say "Booting QEMU ($accel, timeout ${timeout}s); console log: $log"
 
 # QEMU's status is the first of the pipeline's: no errexit or pipefail here.

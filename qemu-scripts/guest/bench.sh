@@ -1,0 +1,291 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rvirtio.mode=bench: the C virtio_blk and the Rust rvirtio_blk driving the
+# same virtio-blk device, in turns, under the same fio jobs.
+#
+# Both modules are loaded with the virtio bus's autoprobe off, so that no
+# device binds by itself; the device is then moved from one driver to the
+# other through sysfs unbind/bind, and only one of them ever holds it (its
+# disk is vda either way). First the data is checked on a small RAM-backed
+# disk (rvirtio-verify): what one driver writes the other must read back.
+# Then, for each round, each driver in turn runs the jobs on the null-co disk
+# (rvirtio-bench); the order alternates between rounds (C first, then Rust
+# first, ...) so that drift in the host's load does not favour one driver.
+#
+# Output, one line each, for qemu-scripts/bench-report.py:
+#
+#   RVIRTIO-BENCH-ENV {...}        guest kernel, vCPUs, fio, parameters
+#   RVIRTIO-BENCH-INFO {...}       the disk's queue settings per driver
+#   RVIRTIO-BENCH {"driver":"c","round":1,"name":"...","value":N,"unit":"..."}
+#   RVIRTIO-BENCH-ERROR <message>  anything that went wrong
+#   RVIRTIO-BENCH-END              the end was reached
+#
+# Kernel command line: rvirtio.bench_rounds=N (default 5),
+# rvirtio.bench_runtime=SECONDS (default 5), rvirtio.bench_ramp=SECONDS
+# (default 2), each per fio job.
+
+rounds=5
+runtime=5
+ramp=2
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	rvirtio.bench_rounds=*) rounds=${arg#*=} ;;
+	rvirtio.bench_runtime=*) runtime=${arg#*=} ;;
+	rvirtio.bench_ramp=*) ramp=${arg#*=} ;;
+	esac
+done
+
+. /lib/rvirtio/ktap.sh
+
+VIRTIO=/sys/bus/virtio
+DRV_c=virtio_blk
+DRV_rust=rvirtio_blk
+TMP=/tmp/bench
+mkdir -p $TMP
+
+# The ENV line's rows, in the order of the report's table. Latency rows
+# (unit us) are better when lower, the others when higher.
+ROWS="randread_4k_qd1_1job_iops randread_4k_qd32_1job_iops randread_4k_qd1_2jobs_iops"
+ROWS="$ROWS randread_4k_qd32_2jobs_iops seqread_128k_qd4_mibps seqwrite_128k_qd4_mibps"
+ROWS="$ROWS randread_4k_qd1_lat_p50_us randread_4k_qd1_lat_p99_us"
+ROWS="$ROWS randread_4k_qd1_totlat_p50_us randread_4k_qd1_totlat_p99_us"
+
+bench_error() {
+	echo "RVIRTIO-BENCH-ERROR $*"
+}
+
+# Ends the benchmark early: what cannot be undone (a driver that does not
+# let go of the device) makes the rest meaningless.
+bench_abort() {
+	bench_error "$@"
+	echo "rvirtio: benchmark aborted"
+	exit 1
+}
+
+# bound_to DEV: the driver DEV is bound to (empty if none).
+bound_to() {
+	local l
+	l=$(readlink $VIRTIO/devices/$1/driver 2>/dev/null) && basename "$l"
+}
+
+# sysfs_write SECONDS FILE VALUE: the write must return within SECONDS; a
+# driver that hangs in probe or remove is reported (with the blocked tasks'
+# stacks) instead of hanging the VM until the host's time limit.
+sysfs_write() {
+	local secs=$1 file=$2 val=$3 pid n=0
+	(echo "$val" >"$file") 2>$TMP/sysfs.err &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -gt $((secs * 10)) ]; then
+			echo w >/proc/sysrq-trigger
+			bench_abort "writing $val to $file did not return within ${secs}s (driver hung?)"
+		fi
+		sleep 0.1
+	done
+	wait $pid || {
+		bench_error "writing $val to $file failed: $(cat $TMP/sysfs.err)"
+		return 1
+	}
+}
+
+# blk_disks: the vd* disks that exist now.
+blk_disks() {
+	ls /sys/block 2>/dev/null | grep '^vd'
+}
+
+# switch_to DRIVER DEV: DEV bound to DRIVER (c or rust), nothing else bound
+# to either driver, its disk is vda and /dev/vda is there.
+switch_to() {
+	local want cur n=0 bound
+	eval want=\$DRV_$1
+	cur=$(bound_to "$2")
+	[ "$cur" = "$want" ] && return 0
+	if [ -n "$cur" ]; then
+		sysfs_write 60 $VIRTIO/drivers/$cur/unbind "$2" ||
+			bench_abort "cannot unbind $2 from $cur"
+	fi
+	[ -z "$(bound_to "$2")" ] || bench_abort "$2 still bound to $(bound_to "$2") after unbind"
+	[ -z "$(blk_disks)" ] || bench_abort "disks left with no device bound: $(blk_disks)"
+	sysfs_write 60 $VIRTIO/drivers/$want/bind "$2" || bench_abort "cannot bind $2 to $want"
+	[ "$(bound_to "$2")" = "$want" ] || bench_abort "$2 not bound to $want after bind"
+	bound=$(ls -d $VIRTIO/drivers/$DRV_c/virtio* $VIRTIO/drivers/$DRV_rust/virtio* 2>/dev/null | wc -l)
+	[ "$bound" = 1 ] || bench_abort "$bound devices bound to the block drivers, expected 1"
+	while [ ! -b /dev/vda ] || [ ! -e $VIRTIO/devices/$2/block/vda ]; do
+		n=$((n + 1))
+		[ $n -le 100 ] || bench_abort "$want bound to $2 but no vda under it after 10s: $(blk_disks)"
+		sleep 0.1
+	done
+	# Same I/O scheduler (none) for both, whatever the kernel's default.
+	[ -w /sys/block/vda/queue/scheduler ] && echo none >/sys/block/vda/queue/scheduler 2>/dev/null
+	return 0
+}
+
+# queue_info DRIVER: the settings that shape the numbers, compared by the
+# report (both drivers should give the same).
+queue_info() {
+	local q=/sys/block/vda/queue
+	printf 'RVIRTIO-BENCH-INFO {"driver":"%s","serial":"%s","hw_queues":%s,"nr_requests":%s,"max_sectors_kb":%s,"max_segments":%s,"logical_block_size":%s,"scheduler":"%s","write_cache":"%s","size_sectors":%s}\n' \
+		"$1" "$(cat /sys/block/vda/serial 2>/dev/null)" "$(ls /sys/block/vda/mq | wc -l)" \
+		"$(cat $q/nr_requests)" "$(cat $q/max_sectors_kb)" "$(cat $q/max_segments)" \
+		"$(cat $q/logical_block_size)" "$(sed 's/.*\[\(.*\)\].*/\1/' $q/scheduler)" \
+		"$(cat $q/write_cache)" "$(cat /sys/block/vda/size)"
+}
+
+# fio_json_values FILE: from fio's JSON output (one job, group_reporting),
+# "key value" lines: error, read_iops, read_bw_bytes, read_ios, read_p50_ns
+# and read_p99_ns (completion latency), read_totp50_ns and read_totp99_ns
+# (total latency, with --lat_percentiles=1) and the same for write.
+fio_json_values() {
+	awk '
+	function num(line) { sub(/^[^:]*: */, "", line); sub(/,? *$/, "", line); return line }
+	/^ *"error" : / && !("error" in v) { v["error"] = num($0) }
+	/^ *"(read|write)" : \{/ { sec = $0; gsub(/[^a-z]/, "", sec); sect = ""; next }
+	/^ *"(trim|sync|job_user_ctx|usr_cpu|latency_ns)" : / { sec = ""; sect = "" }
+	sec == "" { next }
+	/^ *"(clat_ns|slat_ns|lat_ns)" : \{/ { sect = $0; gsub(/[^a-z_]/, "", sect) }
+	/^ *"iops" : / && !((sec "_iops") in v) { v[sec "_iops"] = num($0) }
+	/^ *"bw_bytes" : / && !((sec "_bw_bytes") in v) { v[sec "_bw_bytes"] = num($0) }
+	/^ *"total_ios" : / && !((sec "_ios") in v) { v[sec "_ios"] = num($0) }
+	sect == "clat_ns" && /^ *"50\.000000" : / { v[sec "_p50_ns"] = num($0) }
+	sect == "clat_ns" && /^ *"99\.000000" : / { v[sec "_p99_ns"] = num($0) }
+	sect == "lat_ns" && /^ *"50\.000000" : / { v[sec "_totp50_ns"] = num($0) }
+	sect == "lat_ns" && /^ *"99\.000000" : / { v[sec "_totp99_ns"] = num($0) }
+	END { for (k in v) print k, v[k] }
+	' "$1"
+}
+
+# result DRIVER ROUND NAME VALUE UNIT
+result() {
+	printf 'RVIRTIO-BENCH {"driver":"%s","round":%s,"name":"%s","value":%s,"unit":"%s"}\n' "$@"
+}
+
+# fio_run DRIVER ROUND JOB FIO-ARGS...: runs one job on vda; its values are
+# left in $TMP/values. Fails (with the reason printed) if fio fails, reports
+# an error or did no I/O.
+fio_run() {
+	local drv=$1 round=$2 job=$3 dir
+	shift 3
+	rm -f $TMP/fio.json $TMP/values
+	if ! fio --output-format=json --output=$TMP/fio.json --name="$job" \
+		--filename=/dev/vda --direct=1 --ioengine=io_uring --thread \
+		--time_based --runtime="$runtime" --ramp_time="$ramp" \
+		--group_reporting --norandommap --randrepeat=0 "$@" >$TMP/fio.err 2>&1; then
+		bench_error "fio $job failed ($drv, round $round): $(tail -n 3 $TMP/fio.err $TMP/fio.json 2>/dev/null | tr '\n' ' ')"
+		return 1
+	fi
+	fio_json_values $TMP/fio.json >$TMP/values
+	dir=read
+	case " $* " in *" --rw=write "*) dir=write ;; esac
+	if [ "$(value error)" != 0 ] || [ "$(value ${dir}_ios)" -le 0 ] 2>/dev/null ||
+		[ -z "$(value ${dir}_ios)" ]; then
+		bench_error "fio $job did no $dir I/O or reported an error ($drv, round $round): $(tr '\n' ' ' <$TMP/values)"
+		return 1
+	fi
+}
+
+# value KEY: a value from the last fio_run.
+value() {
+	awk -v k="$1" '$1 == k { print $2 }' $TMP/values
+}
+
+# run_jobs DRIVER ROUND: every job of one round on the disk the driver has.
+run_jobs() {
+	local d=$1 r=$2 qd jobs name
+	for jobs in 1 2; do
+		for qd in 1 32; do
+			name=randread_4k_qd${qd}_${jobs}job
+			[ $jobs = 1 ] || name=${name}s
+			fio_run $d $r $name --rw=randread --bs=4k --iodepth=$qd --numjobs=$jobs \
+				--lat_percentiles=1 || continue
+			result $d $r ${name}_iops "$(value read_iops | awk '{ printf "%.0f", $1 }')" IOPS
+			if [ $qd = 1 ] && [ $jobs = 1 ]; then
+				result $d $r randread_4k_qd1_lat_p50_us "$(value read_p50_ns | awk '{ printf "%.1f", $1 / 1000 }')" us
+				result $d $r randread_4k_qd1_lat_p99_us "$(value read_p99_ns | awk '{ printf "%.1f", $1 / 1000 }')" us
+				result $d $r randread_4k_qd1_totlat_p50_us "$(value read_totp50_ns | awk '{ printf "%.1f", $1 / 1000 }')" us
+				result $d $r randread_4k_qd1_totlat_p99_us "$(value read_totp99_ns | awk '{ printf "%.1f", $1 / 1000 }')" us
+			fi
+		done
+	done
+	for rw in read write; do
+		fio_run $d $r seq${rw}_128k_qd4 --rw=$rw --bs=128k --iodepth=4 || continue
+		result $d $r seq${rw}_128k_qd4_mibps "$(value ${rw}_bw_bytes | awk '{ printf "%.1f", $1 / 1048576 }')" MiB/s
+	done
+}
+
+# verify DRIVER SEED write|check: on the verify disk, 4 KiB random writes
+# (16 MiB) and 128 KiB sequential writes (32 MiB), each block with a crc32c
+# header, read back and checked (write), or only read and checked against
+# what an earlier write of the same SEED left (check).
+verify() {
+	local only=
+	[ "$3" = check ] && only=--verify_only
+	if ! fio --output=$TMP/verify.out --direct=1 --ioengine=io_uring --thread \
+		--filename=/dev/vda --verify=crc32c --verify_fatal=1 --randseed="$2" $only \
+		--name=rand4k --rw=randwrite --bs=4k --iodepth=16 --offset=0 --size=16M \
+		--name=seq128k --rw=write --bs=128k --iodepth=4 --offset=16M --size=32M \
+		>$TMP/verify.err 2>&1; then
+		bench_error "data check failed: $1, seed $2, $3: $(tail -n 5 $TMP/verify.err $TMP/verify.out | tr '\n' ' ')"
+		return 1
+	fi
+	echo "rvirtio: data check ok: $1, seed $2, $3"
+}
+
+# --- Set-up ------------------------------------------------------------------
+
+echo "rvirtio: benchmark: $rounds rounds, ${ramp}s ramp + ${runtime}s per job"
+command -v fio >/dev/null || bench_abort "no fio in the guest (/usr/bin/fio): the initramfs lacks it"
+# What the host knows: the accelerator and QEMU's version (the replies land
+# in the console log, where the report reads them).
+echo 'RVIRTIO-HOST {"execute": "query-kvm"}'
+echo 'RVIRTIO-HOST {"execute": "query-version"}'
+printf 'RVIRTIO-BENCH-ENV {"kernel":"%s","vcpus":%s,"mem_kib":%s,"fio":"%s","rounds":%s,"runtime_s":%s,"ramp_s":%s,"rows":"%s"}\n' \
+	"$(uname -r)" "$(nproc)" "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)" \
+	"$(fio --version)" "$rounds" "$runtime" "$ramp" "$ROWS"
+
+echo 0 >$VIRTIO/drivers_autoprobe
+insmod /lib/modules/c/virtio_blk.ko || bench_abort "insmod virtio_blk.ko failed"
+insmod /lib/modules/rvirtio/rvirtio_blk.ko || bench_abort "insmod rvirtio_blk.ko failed"
+
+# The two disks, told apart by their serial (read through the C driver).
+bench_dev= verify_dev=
+for dev in $(virtio_dev 0x0002); do
+	switch_to c $dev
+	case "$(cat /sys/block/vda/serial)" in
+	rvirtio-bench) bench_dev=$dev ;;
+	rvirtio-verify) verify_dev=$dev ;;
+	esac
+	sysfs_write 60 $VIRTIO/drivers/$DRV_c/unbind $dev || bench_abort "cannot unbind $dev"
+done
+[ -n "$bench_dev" ] || bench_abort "no virtio-blk device with serial rvirtio-bench"
+
+# --- Data check --------------------------------------------------------------
+
+if [ -n "$verify_dev" ]; then
+	switch_to c $verify_dev && verify c 1 write
+	switch_to rust $verify_dev && verify rust 1 check
+	switch_to rust $verify_dev && verify rust 2 write
+	switch_to c $verify_dev && verify c 2 check
+	sysfs_write 60 $VIRTIO/drivers/$(bound_to $verify_dev)/unbind $verify_dev ||
+		bench_abort "cannot unbind $verify_dev"
+else
+	echo "rvirtio: no rvirtio-verify disk: data not checked"
+fi
+
+# --- Rounds ------------------------------------------------------------------
+
+for r in $(seq "$rounds"); do
+	order="c rust"
+	[ $((r % 2)) = 0 ] && order="rust c"
+	for d in $order; do
+		echo "rvirtio: bench round $r/$rounds: $d"
+		switch_to $d $bench_dev
+		[ $r = 1 ] && queue_info $d
+		run_jobs $d $r
+	done
+done
+sysfs_write 60 $VIRTIO/drivers/$(bound_to $bench_dev)/unbind $bench_dev ||
+	bench_abort "cannot unbind $bench_dev at the end"
+rmmod rvirtio_blk || bench_error "rmmod rvirtio_blk failed"
+rmmod virtio_blk || bench_error "rmmod virtio_blk failed"
+echo "RVIRTIO-BENCH-END"
