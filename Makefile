@@ -12,6 +12,8 @@
 #                        modules, show what they did (INTERACTIVE=1: a shell)
 #   make check           every test, on the debug kernel; ends with
 #                        "N passed, N failed"
+#   make bench           the Rust and the C virtio-blk driver under the same fio
+#                        jobs (lean kernel); BENCH_ROUNDS=, BENCH_RUNTIME=
 #   make setup           install the packages and tools (Debian 12)
 #   make kernel          build both kernel flavours into the cache
 #   make modules_install, make clean, make rust-analyzer
@@ -37,7 +39,7 @@ unexport FLAVOUR KDIR_CMD TOOLCHAIN
 KBUILD_MAKE = kdir=$$($(KDIR_CMD)) && mkdir -p $(MO) && \
 	$(MAKE) -C $$kdir M=$(TOP) MO=$(MO) $(TOOLCHAIN)
 
-.PHONY: all modules modules_install clean rust-analyzer run check setup kernel
+.PHONY: all modules modules_install clean rust-analyzer run check bench setup kernel
 
 all: modules
 
@@ -67,3 +69,6 @@ run:
 
 check:
 	$(TOP)/qemu-scripts/check.sh
+
+bench:
+	$(TOP)/qemu-scripts/bench.sh
