@@ -156,7 +156,7 @@ def environment(data, args):
     env["host_kernel"] = platform.release()
     env["host_load"] = args.host_load or "unknown"
     env["vm_time_s"] = args.vm_time
-    env["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    env["date"] = datetime.datetime.fromtimestamp(os.path.getmtime(args.log)).strftime("%Y-%m-%d %H:%M")
     return env
 
 
@@ -184,6 +184,7 @@ def compute(data, rounds):
                 "ratio": round(ratio, 3),
                 "round_ratio_min": min(per_round),
                 "round_ratio_max": max(per_round),
+                "rounds_behind": sum(x < 1 for x in per_round),
                 "spread": spread,
             }
         )
@@ -228,15 +229,25 @@ def rst_table(rows):
 def notes(rows, info, rounds):
     out = []
     for r in rows:
-        if r["ratio"] < 1.0:
-            within = r["round_ratio_min"] <= 1.0 <= r["round_ratio_max"] or r["spread"] >= 1 - r["ratio"]
-            if rounds < 2:
-                noise = " (one round: noise unknown)"
-            elif within:
-                noise = " (within the round-to-round noise)"
-            else:
-                noise = " (larger than the round-to-round noise)"
-            out.append(f"{r['name']}: Rust {100 * (1 - r['ratio']):.1f}% behind C" + noise)
+        if r["ratio"] >= 1.0:
+            continue
+        lo, hi = r["round_ratio_min"], r["round_ratio_max"]
+        if rounds < 2:
+            noise = "one round: noise unknown"
+        elif hi < 1.0:
+            noise = f"behind in every round, per-round ratios {lo:.2f}-{hi:.2f}"
+        else:
+            noise = f"behind in {r['rounds_behind']} of {rounds} rounds, per-round ratios {lo:.2f}-{hi:.2f}"
+        if rounds >= 2 and r["spread"] > 1 - r["ratio"]:
+            noise += f"; the rounds spread {100 * r['spread']:.0f}%, more than the difference"
+        out.append(f"{r['name']}: Rust {100 * (1 - r['ratio']):.1f}% behind C ({noise})")
+    noisy = [r for r in rows if r["spread"] > 0.2]
+    if rounds >= 2 and noisy:
+        out.append(
+            f"{len(noisy)} of {len(rows)} rows spread more than 20% between rounds: the host "
+            "was not quiet enough to tell small differences; run more rounds or longer jobs "
+            "(BENCH_ROUNDS, BENCH_RUNTIME) on an idle host"
+        )
     if "c" in info and "rust" in info:
         skip = {"driver"}
         diff = [
