@@ -33,6 +33,8 @@ pub struct SgList<'a> {
     out: usize,
     in_: usize,
     writable_bytes: usize,
+    // Only counting (`SgList::counting`): entries are not filled in.
+    count_only: bool,
     _memory: PhantomData<&'a mut [u8]>,
 }
 
@@ -47,7 +49,17 @@ impl<'a> SgList<'a> {
             out: 0,
             in_: 0,
             writable_bytes: 0,
+            count_only: false,
             _memory: PhantomData,
+        }
+    }
+
+    /// A list that only counts what is described, to learn a buffer's writable size when it
+    /// comes back, without checking and mapping its memory again.
+    pub(crate) fn counting() -> Self {
+        Self {
+            count_only: true,
+            ..Self::new()
         }
     }
 
@@ -91,6 +103,9 @@ impl<'a> SgList<'a> {
     }
 
     fn push_buf(&mut self, addr: *const u8, len: usize, writable: bool) -> Result {
+        if self.count_only {
+            return self.next_entry(writable, len).map(|_| ());
+        }
         // The ring finds the pages of a buffer from its virtual address, which only works for
         // the linear mapping: not for stack, vmalloc or module memory.
         // SAFETY: `virt_addr_valid()` only computes with the address.
@@ -148,6 +163,9 @@ impl<'a> SgList<'a> {
         }
         let offset32 = u32::try_from(offset).map_err(|_| EINVAL)?;
         let (entry, len32) = self.next_entry(writable, len)?;
+        if self.count_only {
+            return Ok(());
+        }
         // SAFETY: `entry` is a slot of `self.entries`; `page` is valid for `'a` and the range is
         // inside it.
         unsafe {
@@ -185,7 +203,8 @@ impl<'a> SgList<'a> {
         gfp: Flags,
     ) -> Result {
         let n = self.out + self.in_;
-        if n == 0 {
+        // A counting list has no entries filled in.
+        if n == 0 || self.count_only {
             return Err(EINVAL);
         }
         let mut sgs = [ptr::null_mut::<bindings::scatterlist>(); SgList::MAX_ENTRIES];

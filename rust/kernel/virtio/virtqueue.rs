@@ -112,7 +112,7 @@ pub unsafe trait Token: Send + Sized + 'static {
     ///
     /// As for [`Token::describe`].
     unsafe fn writable_len(raw: *mut c_void) -> Result<usize> {
-        let mut sg = SgList::new();
+        let mut sg = SgList::counting();
         // SAFETY: By the safety requirements `raw` is an outstanding token; `sg` is dropped
         // before this returns.
         unsafe { Self::describe(raw, &mut sg) }?;
@@ -704,6 +704,35 @@ mod tests {
             GFP_KERNEL,
         )?;
         assert_eq!(SgList::writable_len(&mut *buf), Ok(48));
+        Ok(())
+    }
+
+    /// Fails if the size a returned token is checked against (counted without mapping the
+    /// memory again) differs from what it describes, or if a list that was only counted could
+    /// reach a ring.
+    #[test]
+    fn returned_token_is_counted_not_mapped() -> Result {
+        let buf = KBox::new(
+            TwoParts {
+                head: [0; 16],
+                tail: [0; 48],
+            },
+            GFP_KERNEL,
+        )?;
+        let raw = Token::into_raw(buf);
+        // SAFETY: `raw` is an outstanding token, used by nothing else.
+        let writable = unsafe { <KBox<TwoParts> as Token>::writable_len(raw) };
+        // SAFETY: `raw` comes from `into_raw` and is turned back once.
+        drop(unsafe { <KBox<TwoParts> as Token>::from_raw(raw) });
+        assert_eq!(writable, Ok(48));
+
+        let mut sg = SgList::counting();
+        let data = [0u8; 4];
+        sg.readable(&data)?;
+        assert_eq!(
+            sg.add_to(ptr::null_mut(), ptr::null_mut(), GFP_ATOMIC),
+            Err(EINVAL)
+        );
         Ok(())
     }
 }
