@@ -179,10 +179,7 @@ pub struct SysfsWriter<'a> {
 
 impl fmt::Write for SysfsWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - self.pos;
-        let n = s.len().min(room);
-        self.buf[self.pos..self.pos + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.pos += n;
+        self.write_bytes(s.as_bytes());
         Ok(())
     }
 }
