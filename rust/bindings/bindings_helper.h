@@ -15,6 +15,7 @@
 #include <linux/virtio_features.h>
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_ids.h>
+#include <uapi/linux/virtio_net.h>
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>

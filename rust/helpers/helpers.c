@@ -22,5 +22,6 @@
 #define __rust_helper
 
 #include "blk.c"
+#include "idr.c"
 #include "scatterlist.c"
 #include "virtio.c"

@@ -19,3 +19,14 @@ __rust_helper bool rust_helper_virt_addr_valid(const void *addr)
 {
 	return virt_addr_valid(addr);
 }
+
+__rust_helper void rust_helper_sg_set_buf(struct scatterlist *sg,
+					  const void *buf, unsigned int buflen)
+{
+	sg_set_buf(sg, buf, buflen);
+}
+
+__rust_helper void rust_helper_sg_unmark_end(struct scatterlist *sg)
+{
+	sg_unmark_end(sg);
+}

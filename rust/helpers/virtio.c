@@ -98,3 +98,15 @@ __rust_helper void rust_helper_virtio_cwrite32(struct virtio_device *vdev,
 {
 	virtio_cwrite32(vdev, offset, val);
 }
+
+__rust_helper int rust_helper_virtqueue_set_affinity(struct virtqueue *vq,
+						     const struct cpumask *cpu_mask)
+{
+	return virtqueue_set_affinity(vq, cpu_mask);
+}
+
+__rust_helper void rust_helper_virtio_cwrite64(struct virtio_device *vdev,
+					       unsigned int offset, u64 val)
+{
+	virtio_cwrite64(vdev, offset, val);
+}

@@ -9,7 +9,11 @@ pub mod mq;
 
 use crate::bindings;
 use core::fmt;
-use kernel::{error::to_result, prelude::*, str::CStr};
+use kernel::{
+    error::to_result,
+    prelude::*,
+    str::CStr, //
+};
 
 /// The size of a sector (`SECTOR_SIZE`): capacities and positions are counted in sectors.
 pub const SECTOR_SIZE: u32 = 512;

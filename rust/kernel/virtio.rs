@@ -8,23 +8,26 @@
 //! A virtio driver implements [`Driver`]: its device ID table, the feature bits it understands
 //! ([`Driver::FEATURES`], the C `feature_table`), an optional [`Driver::validate`] step that
 //! may clear features before they are finalised, and `probe`, which usually creates the
-//! device's [`Virtqueues`] and registers the device with its subsystem. [`module_virtio_driver!`]
-//! declares the module.
+//! device's virtqueues (with a [`Builder`]) and registers the device with its subsystem.
+//! [`module_virtio_driver!`] declares the module.
 //!
 //! The lifetime of a bound device, as this module drives it:
 //!
 //! 1. The virtio core negotiates features (driver table, device offer, [`Driver::validate`]).
 //! 2. [`Driver::probe`] runs; its data is stored as the device's driver data.
-//! 3. Only then does the virtio core set `DRIVER_OK` (the device is made ready) and enable
-//!    configuration change notifications: a notification can never reach a driver whose data
-//!    does not exist yet. Virtqueue callbacks do not go through the driver data at all; they go
-//!    to the [`virtqueue::Handler`] that was created together with the queues.
+//!    A driver that must use its queues during probe makes the device ready itself, once, with
+//!    [`Found::ready`], after its queues exist.
+//! 3. Then the virtio core sets `DRIVER_OK` (unless the driver did), calls [`Driver::scan`] and
+//!    enables configuration change notifications: a notification can never reach a driver
+//!    whose data does not exist yet. Virtqueue callbacks do not go through the driver data at
+//!    all; they go to the [`Callback`] the driver set on each queue once its state existed.
 //! 4. A configuration change is delivered to [`Driver::config_changed`] in process context,
 //!    from a work item (the virtio core reports it in atomic context).
 //! 5. On removal: configuration work is cancelled, [`Driver::unbind`] runs (the driver stops
-//!    new I/O and unregisters from its subsystem), then the device is reset, every buffer the
-//!    device still holds is returned to its owner and dropped, and the virtqueues are deleted,
-//!    in that order. Finally the driver data is dropped.
+//!    new I/O and unregisters from its subsystem), then the queues are torn down: no ring
+//!    operation or callback runs any more, the device is reset, every buffer the device still
+//!    holds is returned to its owner and dropped, and the virtqueues are deleted, in that
+//!    order. Finally the driver data is dropped. A probe that fails is unwound the same way.
 
 use crate::bindings;
 use core::{
@@ -61,6 +64,7 @@ use kernel::{
 };
 
 pub mod blk;
+pub mod net;
 #[cfg(CONFIG_BLOCK)]
 pub mod request;
 pub mod sg;
@@ -70,12 +74,16 @@ pub use self::sg::SgList;
 pub use self::virtqueue::{
     Affinity,
     Buffer,
-    Handler,
-    Queue,
-    Ring,
+    Builder,
+    Callback,
+    Found,
+    Notifier,
+    Pending,
+    PollState,
+    QueueSpec,
     Token,
-    Virtqueues, //
-    VqInfo,
+    Used,
+    Virtqueue, //
 };
 
 /// Feature bits that every virtio device may offer, from the virtio specification.
@@ -88,6 +96,10 @@ pub mod features {
     pub const RING_INDIRECT_DESC: u32 = crate::bindings::RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC;
     /// The number of feature bits the kernel tracks.
     pub const MAX: u32 = crate::bindings::VIRTIO_FEATURES_BITS;
+    /// The first feature bit reserved for the transport.
+    pub const TRANSPORT_START: u32 = crate::bindings::VIRTIO_TRANSPORT_F_START;
+    /// The end (exclusive) of the feature bits reserved for the transport.
+    pub const TRANSPORT_END: u32 = crate::bindings::VIRTIO_TRANSPORT_F_END;
 }
 
 /// Virtio device types (`uapi/linux/virtio_ids.h`).
@@ -214,38 +226,41 @@ impl Device<device::Bound> {
         unsafe { bindings::virtio_is_little_endian(self.as_raw()) }
     }
 
-    /// Makes the device ready (`DRIVER_OK`) before probe returns, for drivers that use their
-    /// queues during probe (such as a block driver whose new disk is read for partitions).
-    /// The queues must exist; notifications can arrive from then on.
-    pub fn ready(&self) {
-        // SAFETY: The device is bound and its features are finalised.
-        unsafe { bindings::virtio_device_ready(self.as_raw()) };
-    }
-
     /// The largest buffer the transport can map for the device (`virtio_max_dma_size()`).
     pub fn max_dma_size(&self) -> usize {
         // SAFETY: The device is bound.
         unsafe { bindings::virtio_max_dma_size(self.as_raw()) }
     }
 
-    /// The device-specific configuration, for single accesses such as writes; consistent
-    /// multi-field reads use [`Device::read_config`].
-    pub fn config(&self) -> ConfigSpace<'_> {
-        ConfigSpace { dev: self }
+    /// The device-specific configuration, whose layout is `C`, for single accesses such as
+    /// writes; consistent multi-field reads use [`Device::read_config`]. Fails with `ENODEV`
+    /// if `C` is not the configuration of this device's type.
+    pub fn config<C: DeviceConfig>(&self) -> Result<ConfigSpace<'_, C>> {
+        if self.device_id() != C::DEVICE_ID {
+            return Err(ENODEV);
+        }
+        Ok(ConfigSpace {
+            dev: self,
+            _layout: PhantomData,
+        })
     }
 
-    /// Reads the device-specific configuration with `f`, repeating the read until the device's
-    /// configuration generation did not change during it, so that a multi-field read is
-    /// consistent.
+    /// Reads the device-specific configuration, whose layout is `C`, with `f`, repeating the
+    /// read until the device's configuration generation did not change during it, so that a
+    /// multi-field read is consistent. Fails with `ENODEV` if `C` is not the configuration of
+    /// this device's type.
     ///
     /// The accessors of [`ConfigSpace`] convert from the device's byte order.
-    pub fn read_config<R>(&self, mut f: impl FnMut(&ConfigSpace<'_>) -> R) -> R {
-        let config = ConfigSpace { dev: self };
+    pub fn read_config<C: DeviceConfig, R>(
+        &self,
+        mut f: impl FnMut(&ConfigSpace<'_, C>) -> R,
+    ) -> Result<R> {
+        let config = self.config::<C>()?;
         loop {
             let before = config.generation();
             let result = f(&config);
             if config.generation() == before {
-                return result;
+                return Ok(result);
             }
         }
     }
@@ -317,52 +332,145 @@ impl BoundDevice {
     }
 }
 
-/// Access to the device-specific configuration space of a bound device.
+/// A device-specific configuration structure (`struct virtio_blk_config`, ...), the layout its
+/// device type's configuration space has.
 ///
-/// Offsets are those of the device type's configuration layout in the virtio specification.
-pub struct ConfigSpace<'a> {
-    dev: &'a Device<device::Bound>,
+/// # Safety
+///
+/// `Self` must be the configuration layout of devices of type [`DeviceConfig::DEVICE_ID`], as
+/// the virtio specification defines it, and contain only integer fields.
+pub unsafe trait DeviceConfig {
+    /// The device type (one of [`ids`]) whose configuration this is.
+    const DEVICE_ID: u32;
 }
 
-macro_rules! config_accessors {
-    ($($(#[$meta:meta])* $read:ident, $write:ident, $ty:ty, $cread:ident, $cwrite:ident;)*) => {
-        impl ConfigSpace<'_> {
-            $(
-                $(#[$meta])*
-                pub fn $read(&self, offset: usize) -> Result<$ty> {
-                    let offset = u32::try_from(offset).map_err(|_| EINVAL)?;
+mod private {
+    pub trait Sealed {}
+}
+
+/// The types of configuration fields: accessed with the `virtio_cread*()`/`virtio_cwrite*()`
+/// of their width, which convert from the device's byte order.
+pub trait ConfigValue: Copy + private::Sealed {
+    #[doc(hidden)]
+    fn read(dev: &Device<device::Bound>, offset: u32) -> Self;
+    #[doc(hidden)]
+    fn write(dev: &Device<device::Bound>, offset: u32, value: Self);
+}
+
+macro_rules! config_value {
+    ($($ty:ty, $cread:ident, $cwrite:ident;)*) => {
+        $(
+            impl private::Sealed for $ty {}
+
+            impl ConfigValue for $ty {
+                fn read(dev: &Device<device::Bound>, offset: u32) -> Self {
                     // SAFETY: The device is bound, so its transport's `config` operations are
-                    // valid; the transport checks `offset` against the configuration size.
-                    Ok(unsafe { bindings::$cread(self.dev.as_raw(), offset) })
+                    // valid. `offset` comes from a `ConfigField` of the device's configuration
+                    // layout (checked by `Device::read_config`): the field is inside the
+                    // structure and aligned to its width, which is this accessor's.
+                    unsafe { bindings::$cread(dev.as_raw(), offset) }
                 }
 
-                /// Writes a value of the same width at `offset`.
-                pub fn $write(&self, offset: usize, value: $ty) -> Result {
-                    let offset = u32::try_from(offset).map_err(|_| EINVAL)?;
-                    // SAFETY: As in the read accessor.
-                    unsafe { bindings::$cwrite(self.dev.as_raw(), offset, value) };
-                    Ok(())
+                fn write(dev: &Device<device::Bound>, offset: u32, value: Self) {
+                    // SAFETY: As in `read`.
+                    unsafe { bindings::$cwrite(dev.as_raw(), offset, value) }
                 }
-            )*
-        }
+            }
+        )*
     };
 }
 
-config_accessors! {
-    /// Reads a `u8` at `offset`.
-    read_u8, write_u8, u8, virtio_cread8, virtio_cwrite8;
-    /// Reads a `u16` at `offset`.
-    read_u16, write_u16, u16, virtio_cread16, virtio_cwrite16;
-    /// Reads a `u32` at `offset`.
-    read_u32, write_u32, u32, virtio_cread32, virtio_cwrite32;
+config_value! {
+    u8, virtio_cread8, virtio_cwrite8;
+    u16, virtio_cread16, virtio_cwrite16;
+    u32, virtio_cread32, virtio_cwrite32;
+    u64, virtio_cread64, virtio_cwrite64;
 }
 
-impl ConfigSpace<'_> {
-    /// Reads a `u64` at `offset`.
-    pub fn read_u64(&self, offset: usize) -> Result<u64> {
-        let offset = u32::try_from(offset).map_err(|_| EINVAL)?;
-        // SAFETY: As in `read_u32`.
-        Ok(unsafe { bindings::virtio_cread64(self.dev.as_raw(), offset) })
+/// A field of type `T` of the configuration structure `C`, made by [`virtio_config_field!`]: its
+/// offset is checked at compile time to be inside `C` and aligned to the field's width.
+pub struct ConfigField<C, T> {
+    offset: u32,
+    _field: PhantomData<fn(&C) -> T>,
+}
+
+impl<C, T> Clone for ConfigField<C, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C, T> Copy for ConfigField<C, T> {}
+
+impl<C: DeviceConfig, T: ConfigValue> ConfigField<C, T> {
+    /// Use [`virtio_config_field!`]: `OFFSET` must be the offset of the field `field` reads.
+    #[doc(hidden)]
+    pub const fn new<const OFFSET: usize, F: FnOnce(&C) -> T>(field: F) -> Self {
+        const {
+            assert!(
+                OFFSET + core::mem::size_of::<T>() <= core::mem::size_of::<C>(),
+                "configuration field outside the structure"
+            );
+            assert!(
+                OFFSET % core::mem::size_of::<T>() == 0,
+                "unaligned configuration field"
+            );
+            assert!(OFFSET <= u32::MAX as usize);
+        }
+        // `field` only names the field's type.
+        core::mem::forget(field);
+        Self {
+            // CAST: Checked above to fit.
+            offset: OFFSET as u32,
+            _field: PhantomData,
+        }
+    }
+}
+
+impl<C, T> ConfigField<C, T> {
+    /// The field's offset in the configuration space.
+    pub const fn offset(self) -> u32 {
+        self.offset
+    }
+}
+
+/// Names a field of a device's configuration structure, for [`ConfigSpace::read`] and
+/// [`ConfigSpace::write`], like the `structname, member` pair of C's `virtio_cread()`.
+///
+/// A field outside the structure, or not aligned to its width, does not compile.
+///
+/// # Examples
+///
+/// ```ignore
+/// const CAPACITY: virtio::ConfigField<virtio::blk::Config, u64> =
+///     crate::virtio_config_field!(virtio::blk::Config, capacity);
+/// let sectors = dev.read_config(|cfg| cfg.read(CAPACITY))?;
+/// ```
+#[macro_export]
+macro_rules! virtio_config_field {
+    ($config:ty, $($field:ident).+) => {
+        $crate::virtio::ConfigField::<$config, _>::new::<
+            { ::core::mem::offset_of!($config, $($field).+) },
+            _,
+        >(|c: &$config| c.$($field).+)
+    };
+}
+
+/// Access to the device-specific configuration space of a bound device, whose layout is `C`.
+pub struct ConfigSpace<'a, C> {
+    dev: &'a Device<device::Bound>,
+    _layout: PhantomData<fn(&C)>,
+}
+
+impl<C: DeviceConfig> ConfigSpace<'_, C> {
+    /// Reads `field`.
+    pub fn read<T: ConfigValue>(&self, field: ConfigField<C, T>) -> T {
+        T::read(self.dev, field.offset)
+    }
+
+    /// Writes `value` to `field`.
+    pub fn write<T: ConfigValue>(&self, field: ConfigField<C, T>, value: T) {
+        T::write(self.dev, field.offset, value)
     }
 
     fn generation(&self) -> u32 {
@@ -420,13 +528,23 @@ impl Negotiation<'_> {
         self.dev.has_feature(bit)
     }
 
-    /// Drops `bit` from the features that will be negotiated.
-    pub fn clear(&mut self, bit: u32) {
-        if bit < features::MAX {
-            // SAFETY: `validate` runs before the features are finalised, which is when C drivers
-            // call `__virtio_clear_bit()`; `bit` is in range.
-            unsafe { bindings::__virtio_clear_bit(self.dev.as_raw(), bit) };
+    /// Drops the device-specific feature `bit` from the features that will be negotiated.
+    ///
+    /// Transport features (bits [`features::TRANSPORT_START`] to [`features::TRANSPORT_END`],
+    /// such as [`features::ACCESS_PLATFORM`]) belong to the virtio core and the transport, not to
+    /// the driver: clearing `ACCESS_PLATFORM` would make the ring bypass the DMA API (and an
+    /// IOMMU) for a device that needs it. They, and bits beyond the feature space, are refused
+    /// with `EINVAL`.
+    pub fn clear(&mut self, bit: u32) -> Result {
+        if bit >= features::MAX
+            || (features::TRANSPORT_START..features::TRANSPORT_END).contains(&bit)
+        {
+            return Err(EINVAL);
         }
+        // SAFETY: `validate` runs before the features are finalised, which is when C drivers
+        // call `__virtio_clear_bit()`; `bit` is in range.
+        unsafe { bindings::__virtio_clear_bit(self.dev.as_raw(), bit) };
+        Ok(())
     }
 }
 
@@ -472,10 +590,18 @@ pub trait Driver {
     /// Binds the driver to a device.
     ///
     /// The device is made ready (`DRIVER_OK`) by the virtio core after `probe` returns and its
-    /// data has been stored.
+    /// data has been stored, unless the driver did so with [`Found::ready`]. If `probe` fails,
+    /// the queues it created are torn down as at removal.
     fn probe<'bound>(
         dev: &'bound Device<device::Core<'_>>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound;
+
+    /// Called once after a successful `probe`, when the device is ready: a driver registers
+    /// here what must only be used once the device is ready (C's `scan`, such as a hardware
+    /// RNG whose first read uses the device).
+    fn scan<'bound>(dev: &'bound Device<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        let _ = (dev, this);
+    }
 
     /// Called when the device goes away or the driver is unbound, before the device is reset
     /// and its queues are deleted: the driver stops submitting buffers and unregisters from
@@ -492,6 +618,12 @@ pub trait Driver {
 
 /// What the driver data of a bound device is stored as: the driver's data and the work item
 /// that delivers configuration changes.
+///
+/// The work item is a plain `work_struct` rather than a [`kernel::workqueue::Work`]: in 7.3 a
+/// `Work` is queued by handing over an owning pointer (`Arc`, `Pin<KBox>`) and cannot be
+/// cancelled synchronously, while this one lives in driver data that the driver core owns and
+/// must be cancelled, waiting for a running instance, before unbind and before the data is
+/// dropped (`cancel_work_sync()`).
 ///
 /// # Invariants
 ///
@@ -572,6 +704,7 @@ unsafe impl<T: Driver + 'static> driver::RegistrationOps for Adapter<T> {
             (*drv).validate = Some(Self::validate_callback);
             (*drv).probe = Some(Self::probe_callback);
             (*drv).remove = Some(Self::remove_callback);
+            (*drv).scan = Some(Self::scan_callback);
             (*drv).config_changed = Some(Self::config_changed_callback);
         }
 
@@ -610,7 +743,7 @@ impl<T: Driver + 'static> Adapter<T> {
         // SAFETY: `vdev` is valid and the device lock is held, so nothing else reads `priv`.
         unsafe { (*vdev).priv_ = core::ptr::null_mut() };
 
-        from_result(|| {
+        let ret = from_result(|| {
             let data = try_pin_init!(DriverData {
                 // SAFETY: `slot` is valid for writing; the work item is initialised before
                 // anything can queue it.
@@ -632,7 +765,26 @@ impl<T: Driver + 'static> Adapter<T> {
             // configuration notifications, which it does after this callback returns.
             dev.as_ref().set_drvdata(data)?;
             Ok(0)
-        })
+        });
+        if ret != 0 {
+            // Whatever part of the driver data was built is dropped; its queue handles do not
+            // touch the device. The queues themselves are torn down here.
+            //
+            // SAFETY: `vdev` is valid, in process context; the probe failed, so nothing uses the
+            // device; `priv` is null or set by `Builder::find`.
+            unsafe { virtqueue::teardown(vdev) };
+        }
+        ret
+    }
+
+    extern "C" fn scan_callback(vdev: *mut bindings::virtio_device) {
+        // SAFETY: The virtio core calls `scan` with a valid device under the device lock, right
+        // after a successful `probe` (inside `virtio_dev_probe()`).
+        let dev = unsafe { &*vdev.cast::<Device<device::CoreInternal<'_>>>() };
+
+        // SAFETY: `probe` succeeded, so it stored a `DriverData<T::Data>`.
+        let data = unsafe { dev.as_ref().drvdata_borrow::<DriverData<T::Data<'_>>>() };
+        T::scan(dev, data.data());
     }
 
     extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
@@ -653,7 +805,8 @@ impl<T: Driver + 'static> Adapter<T> {
 
         // The virtio core expects the device to be reset when `remove` returns.
         //
-        // SAFETY: `vdev` is valid and being removed; the driver has stopped using its queues.
+        // SAFETY: `vdev` is valid and being removed, in process context; `priv` is null or set
+        // by `Builder::find`.
         unsafe { virtqueue::teardown(vdev) };
     }
 
@@ -667,13 +820,15 @@ impl<T: Driver + 'static> Adapter<T> {
         let data = unsafe { dev.as_ref().drvdata_borrow::<DriverData<T::Data<'_>>>() };
 
         // This runs in atomic context; the driver is called from the work item. If the work is
-        // already queued, the pending run covers this change too.
+        // already queued, the pending run covers this change too. It goes to the unbound system
+        // queue (`system_wq` is deprecated in 7.3).
         //
-        // SAFETY: `config_work` is initialised and lives as long as the driver data.
+        // SAFETY: `config_work` is initialised and lives as long as the driver data;
+        // `system_dfl_wq` exists from early boot on.
         unsafe {
             bindings::queue_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                bindings::system_wq,
+                bindings::system_dfl_wq,
                 data.config_work.get(),
             )
         };

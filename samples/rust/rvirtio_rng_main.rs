@@ -7,11 +7,12 @@
 
 use kernel::{
     device::Core,
-    new_condvar, new_spinlock_irq,
+    new_condvar, new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,
         CondVar,
+        Mutex,
         SpinLockIrq, //
     },
 };
@@ -40,7 +41,7 @@ struct RngBuf {
 }
 
 impl virtio::Buffer for RngBuf {
-    fn describe<'a>(&'a mut self, sg: &mut virtio::SgList<'a>) -> Result {
+    fn describe<'a>(&'a mut self, sg: &mut virtio::SgList<'_, 'a>) -> Result {
         sg.writable(&mut self.data)
     }
 }
@@ -60,12 +61,18 @@ struct Shared {
     state: SpinLockIrq<State>,
     #[pin]
     have_data: CondVar,
+    #[pin]
+    vq: SpinLockIrq<virtio::Virtqueue<KBox<RngBuf>>>,
 }
 
-impl virtio::Handler<KBox<RngBuf>> for Shared {
-    fn callback(&self, queue: &virtio::Queue<KBox<RngBuf>>) {
-        let Some((buf, len)) = queue.lock().get_buf() else {
-            return;
+impl virtio::Callback for Shared {
+    fn callback(&self, _queue: &virtio::Notifier) {
+        let (buf, len) = {
+            let mut vq = self.vq.lock();
+            let Some(used) = vq.get_buf() else {
+                return;
+            };
+            used.into_parts()
         };
         let mut state = self.state.lock();
         match len {
@@ -77,27 +84,19 @@ impl virtio::Handler<KBox<RngBuf>> for Shared {
     }
 }
 
-type Queues = virtio::Virtqueues<KBox<RngBuf>, Shared>;
-
 struct Reader {
-    vqs: Arc<Queues>,
+    shared: Arc<Shared>,
 }
 
 impl Reader {
     /// Lends `buf` to the device; on failure keeps it for a later attempt.
     fn request(&self, state: &mut State, buf: KBox<RngBuf>) -> Result {
-        let queue = self.vqs.queue(0).ok_or(ENODEV)?;
-        let kick = {
-            let mut ring = queue.lock();
-            match ring.add(buf, GFP_ATOMIC) {
-                Ok(()) => ring.kick_prepare(),
-                Err((e, buf)) => {
-                    state.idle = Some(buf);
-                    return Err(e);
-                }
-            }
-        };
-        if kick && !queue.notify() {
+        let mut vq = self.shared.vq.lock();
+        if let Err((e, buf)) = vq.add(buf) {
+            state.idle = Some(buf);
+            return Err(e);
+        }
+        if !vq.kick() {
             return Err(EIO);
         }
         Ok(())
@@ -107,7 +106,7 @@ impl Reader {
 #[vtable]
 impl hw_random::Operations for Reader {
     fn read(&self, out: &mut [u8], wait: bool) -> Result<usize> {
-        let shared = self.vqs.handler();
+        let shared = &self.shared;
         let mut state = shared.state.lock();
         loop {
             if state.removed {
@@ -139,44 +138,73 @@ impl hw_random::Operations for Reader {
 
 #[pin_data]
 struct RvirtioRng {
+    shared: Arc<Shared>,
+    /// Registered once the device is ready (`scan`), unregistered at unbind.
     #[pin]
-    hwrng: hw_random::Registration<Reader>,
+    hwrng: Mutex<Option<Pin<KBox<hw_random::Registration<Reader>>>>>,
 }
 
 crate::virtio_device_table!(RNG_IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
 
-const QUEUES: [virtio::VqInfo; 1] = [virtio::VqInfo::new(c"input")];
+fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Arc<Shared>> {
+    let mut queues = virtio::Builder::new(dev)?;
+    let input = queues.add(virtio::QueueSpec::new(format_args!("input"))?)?;
+    let mut found = queues.find(virtio::Affinity::none())?;
+    let vq = found.take(input)?;
+    let buf = KBox::new(
+        RngBuf {
+            data: [0; BUF_SIZE],
+        },
+        GFP_KERNEL,
+    )?;
+    let shared = Arc::pin_init(
+        try_pin_init!(Shared {
+            state <- new_spinlock_irq!(State {
+                idle: Some(buf),
+                ..State::default()
+            }),
+            have_data <- new_condvar!(),
+            vq <- new_spinlock_irq!(vq),
+        }),
+        GFP_KERNEL,
+    )?;
+    shared.vq.lock().set_callback(shared.clone())?;
+    Ok(shared)
+}
 
 impl virtio::Driver for RvirtioRng {
     type Data<'bound> = Self;
     const ID_TABLE: virtio::IdTable = &RNG_IDS;
 
     fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {
-        let shared = try_pin_init!(Shared {
-            state <- new_spinlock_irq!(State::default()),
-            have_data <- new_condvar!(),
-        }? Error);
-        let reader = Arc::pin_init(virtio::Virtqueues::new(dev, &QUEUES, shared), GFP_KERNEL)
-            .and_then(|vqs| {
-                let buf = KBox::new(
-                    RngBuf {
-                        data: [0; BUF_SIZE],
-                    },
-                    GFP_KERNEL,
-                )?;
-                vqs.handler().state.lock().idle = Some(buf);
-                Ok(Reader { vqs })
-            });
         try_pin_init!(Self {
-            hwrng <- hw_random::Registration::new(c"rvirtio_rng", 0, reader?),
+            shared: setup(dev)?,
+            hwrng <- new_mutex!(None),
         })
+    }
+
+    fn scan<'bound>(dev: &'bound virtio::Device<Core<'_>>, this: Pin<&Self>) {
+        // As C: the generator is registered once the device is ready, since registering it may
+        // read from it right away.
+        let reader = Reader {
+            shared: this.shared.clone(),
+        };
+        match KBox::pin_init(
+            hw_random::Registration::new(c"rvirtio_rng", 0, reader),
+            GFP_KERNEL,
+        ) {
+            Ok(reg) => *this.hwrng.lock() = Some(reg),
+            Err(e) => dev_err!(dev.as_ref(), "registering the generator failed: {e:?}\n"),
+        }
     }
 
     fn unbind<'bound>(_dev: &'bound virtio::Device<Core<'_>>, this: Pin<&Self>) {
         // Readers waiting for data return; no new read starts using the device.
-        let shared = this.hwrng.data().vqs.handler();
+        let shared = &this.shared;
         shared.state.lock().removed = true;
         shared.have_data.notify_all();
+        let registration = this.hwrng.lock().take();
+        drop(registration);
     }
 }
 

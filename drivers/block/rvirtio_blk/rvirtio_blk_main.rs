@@ -19,7 +19,7 @@ use kernel::{
         Bound,
         Core, //
     },
-    driver, new_mutex,
+    driver, new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
@@ -29,7 +29,9 @@ use kernel::{
         },
         Arc,
         ArcBorrow,
-        Mutex, //
+        Mutex,
+        SetOnce,
+        SpinLockIrq, //
     },
 };
 
@@ -42,6 +44,7 @@ mod bindings;
 #[allow(dead_code, unreachable_pub, unused_imports)]
 mod rust_kernel {
     pub(crate) mod block;
+    pub(crate) mod ida;
     pub(crate) mod virtio;
 }
 use rust_kernel::{
@@ -64,6 +67,7 @@ use rust_kernel::{
             TagSet, //
         },
     },
+    ida::Ida,
     virtio::{
         self,
         blk::{
@@ -113,63 +117,14 @@ const MAX_SG_ELEMS: u32 = 32768 - 2;
 /// The most ranges of a discard request the block layer handles (`MAX_DISCARD_SEGMENTS`).
 const MAX_DISCARD_SEGMENTS: u32 = 256;
 
-/// The most request queues a device is given (one per CPU up to this; each needs a name).
-const MAX_QUEUES: usize = 16;
-
-static QUEUE_NAMES: [virtio::VqInfo; MAX_QUEUES] = [
-    virtio::VqInfo::new(c"req.0"),
-    virtio::VqInfo::new(c"req.1"),
-    virtio::VqInfo::new(c"req.2"),
-    virtio::VqInfo::new(c"req.3"),
-    virtio::VqInfo::new(c"req.4"),
-    virtio::VqInfo::new(c"req.5"),
-    virtio::VqInfo::new(c"req.6"),
-    virtio::VqInfo::new(c"req.7"),
-    virtio::VqInfo::new(c"req.8"),
-    virtio::VqInfo::new(c"req.9"),
-    virtio::VqInfo::new(c"req.10"),
-    virtio::VqInfo::new(c"req.11"),
-    virtio::VqInfo::new(c"req.12"),
-    virtio::VqInfo::new(c"req.13"),
-    virtio::VqInfo::new(c"req.14"),
-    virtio::VqInfo::new(c"req.15"),
-];
-
 /// The block major number, registered at module load (shown as `virtblk` in `/proc/devices`).
 static MAJOR: Atomic<u32> = Atomic::new(0);
 
-/// Disk indices in use (`vda` is 0): a bitmap, so that names and minors are reused.
-static INDEXES: [Atomic<u64>; 16] = [const { Atomic::new(0) }; 16];
+/// Disk indices (`vda` is 0), so that names and minors are reused; populated at module load.
+static DISK_INDEXES: SetOnce<Ida> = SetOnce::new();
 
-/// A disk index, released when dropped.
-struct DiskIndex(usize);
-
-impl DiskIndex {
-    fn alloc() -> Result<Self> {
-        for (word, bits) in INDEXES.iter().enumerate() {
-            let mut cur = bits.load(Relaxed);
-            while cur != u64::MAX {
-                let bit = cur.trailing_ones() as usize;
-                match bits.cmpxchg(cur, cur | (1 << bit), Relaxed) {
-                    Ok(_) => return Ok(Self(word * 64 + bit)),
-                    Err(now) => cur = now,
-                }
-            }
-        }
-        Err(ENOSPC)
-    }
-}
-
-impl Drop for DiskIndex {
-    fn drop(&mut self) {
-        if let Some(bits) = INDEXES.get(self.0 / 64) {
-            let mut cur = bits.load(Relaxed);
-            while let Err(now) = bits.cmpxchg(cur, cur & !(1u64 << (self.0 % 64)), Relaxed) {
-                cur = now;
-            }
-        }
-    }
-}
+/// The most disks: as many as the minor numbers allow (C's `minor_to_index(1 << MINORBITS)`).
+const MAX_DISKS: u32 = 1 << (20 - PART_BITS);
 
 /// The driver's data in each request: what the device reads before the data, and the status
 /// it writes after.
@@ -181,7 +136,7 @@ struct VirtblkReq {
 }
 
 impl RequestBuffer for VirtblkReq {
-    fn describe<'a>(&'a mut self, data: RequestData<'a>, sg: &mut SgList<'a>) -> Result {
+    fn describe<'a>(&'a mut self, data: RequestData<'a>, sg: &mut SgList<'_, 'a>) -> Result {
         sg.readable(self.header.as_bytes())?;
         if !self.ranges.is_empty() {
             sg.readable(Range::slice_as_bytes(&self.ranges))?;
@@ -191,21 +146,49 @@ impl RequestBuffer for VirtblkReq {
     }
 }
 
-/// The queues' notification handler.
-struct Done;
+/// The scatterlist entries of a request: header, discard ranges, data, status.
+const REQUEST_ENTRIES: usize = 4;
 
-impl virtio::Handler<InFlight<BlkOps>> for Done {
-    fn callback(&self, queue: &virtio::Queue<InFlight<BlkOps>>) {
-        let mut ring = queue.lock();
+/// One request queue of the device, shared by the hardware queue that submits to it and the
+/// interrupt that completes it.
+#[pin_data]
+struct ReqQueue {
+    #[pin]
+    vq: SpinLockIrq<virtio::Virtqueue<InFlight<BlkOps>>>,
+    /// Notifies the device outside the lock.
+    notifier: virtio::Notifier,
+}
+
+/// What the disk's queues share: the device's request queues.
+struct Shared {
+    queues: KVec<Pin<KBox<ReqQueue>>>,
+    little_endian: bool,
+    /// The device while it is bound (for `cache_type`).
+    device: virtio::BoundDevice,
+}
+
+impl Shared {
+    fn queue(&self, hw_queue: &HwQueue) -> Result<&ReqQueue> {
+        let index = usize::try_from(hw_queue.index()).map_err(|_| EIO)?;
+        self.queues.get(index).map(|q| &**q).ok_or(EIO)
+    }
+}
+
+impl virtio::Callback for Shared {
+    fn callback(&self, queue: &virtio::Notifier) {
+        let Some(q) = self.queues.get(queue.index()) else {
+            return;
+        };
+        let mut vq = q.vq.lock();
         let mut last: Option<ARef<Request<BlkOps>>> = None;
         loop {
-            ring.disable_cb();
-            while let Some((token, _len)) = ring.get_buf() {
-                if let Some(done) = last.replace(token.into_request()) {
+            vq.disable_cb();
+            while let Some(used) = vq.get_buf() {
+                if let Some(done) = last.replace(used.into_token().into_request()) {
                     Request::complete(done);
                 }
             }
-            if ring.enable_cb() {
+            if vq.enable_cb() {
                 break;
             }
         }
@@ -215,16 +198,6 @@ impl virtio::Handler<InFlight<BlkOps>> for Done {
             Request::complete(done);
         }
     }
-}
-
-/// What the disk's queues share: the device's virtqueues.
-#[pin_data]
-struct Shared {
-    #[pin]
-    vqs: virtio::Virtqueues<InFlight<BlkOps>, Done>,
-    little_endian: bool,
-    /// The device while it is bound (for `cache_type`).
-    device: virtio::BoundDevice,
 }
 
 struct BlkOps;
@@ -263,6 +236,27 @@ fn ranges_for(rq: &Request<BlkOps>) -> Result<KVec<Range>> {
     Ok(ranges)
 }
 
+/// Fills in what the device reads before the data and maps the data.
+fn prepare(rq: &mut ARef<Request<BlkOps>>, little_endian: bool) -> Result {
+    // A driver-private request (the ID) comes with its header prepared.
+    let header = match rq.command() {
+        Command::DriverIn => None,
+        _ => Some(header_for(rq, little_endian)?),
+    };
+    let ranges = ranges_for(rq)?;
+    {
+        let mut data = Request::data_mut(rq)?;
+        if let Some(header) = header {
+            data.header = header;
+        }
+        data.ranges = ranges;
+        // Read as an error unless the device writes it.
+        data.status = [status::IOERR];
+    }
+    Request::map_sg(rq)?;
+    Ok(())
+}
+
 #[vtable]
 impl mq::Operations for BlkOps {
     type QueueData = Arc<Shared>;
@@ -281,56 +275,49 @@ impl mq::Operations for BlkOps {
         shared: ArcBorrow<'_, Shared>,
         mut rq: ARef<Request<Self>>,
         is_last: bool,
-    ) -> Result {
-        let queue = shared.vqs.queue(hw_queue.index() as usize).ok_or(EIO)?;
-        // A driver-private request (the ID) comes with its header prepared.
-        let header = match rq.command() {
-            Command::DriverIn => None,
-            _ => Some(header_for(&rq, shared.little_endian)?),
+    ) -> Result<(), (Error, ARef<Request<Self>>)> {
+        let queue = match shared.queue(hw_queue) {
+            Ok(queue) => queue,
+            Err(e) => return Err((e, rq)),
         };
-        let ranges = ranges_for(&rq)?;
-        {
-            let mut data = Request::data_mut(&mut rq)?;
-            if let Some(header) = header {
-                data.header = header;
-            }
-            data.ranges = ranges;
-            // Read as an error unless the device writes it.
-            data.status = [status::IOERR];
+        if let Err(e) = prepare(&mut rq, shared.little_endian) {
+            return Err((e, rq));
         }
-        Request::map_sg(&mut rq)?;
-        let token = InFlight::new(rq).map_err(|_| EIO)?;
+        let token = InFlight::new(rq).map_err(|rq| (EIO, rq))?;
 
-        let mut ring = queue.lock();
-        match ring.add(token, GFP_ATOMIC) {
+        let mut vq = queue.vq.lock();
+        match vq.add(token) {
             Ok(()) => {
-                let notify = is_last && ring.kick_prepare();
-                drop(ring);
+                let notify = is_last && vq.kick_prepare();
+                drop(vq);
                 if notify {
-                    queue.notify();
+                    queue.notifier.notify();
                 }
                 Ok(())
             }
             Err((e, token)) => {
                 // Not lent: the block layer keeps the request and queues it again.
-                drop(token.into_request());
-                let notify = ring.kick_prepare();
+                let rq = token.into_request();
+                let notify = vq.kick_prepare();
                 if e == ENOSPC {
                     // Restarted by the next completion, which takes the same lock.
                     hw_queue.stop();
                 }
-                drop(ring);
+                drop(vq);
                 if notify {
-                    queue.notify();
+                    queue.notifier.notify();
                 }
-                Err(if e == ENOSPC { EBUSY } else { e })
+                Err((if e == ENOSPC { EBUSY } else { e }, rq))
             }
         }
     }
 
     fn commit_rqs(hw_queue: &HwQueue, shared: ArcBorrow<'_, Shared>) {
-        if let Some(queue) = shared.vqs.queue(hw_queue.index() as usize) {
-            queue.kick();
+        if let Ok(queue) = shared.queue(hw_queue) {
+            let notify = queue.vq.lock().kick_prepare();
+            if notify {
+                queue.notifier.notify();
+            }
         }
     }
 
@@ -401,7 +388,7 @@ fn cache_type_store(
         if !dev.has_feature(f::CONFIG_WCE) {
             return Err(EACCES);
         }
-        dev.config().write_u8(config::WCE, wce as u8)?;
+        dev.config()?.write(config::WCE, u8::from(wce == 1));
         write_cache(dev)
     })??;
     queue.set_write_cache(write_back)
@@ -418,10 +405,9 @@ static ATTRIBUTES: [Attribute<BlkOps>; 2] = [
 ];
 
 /// A bound device's disk, deleted at unbind (before the queues are torn down, so that
-/// requests in flight complete normally).
+/// requests in flight complete normally). Its index is kept until the disk is released.
 struct Disk {
     gendisk: GenDisk<BlkOps>,
-    _index: DiskIndex,
 }
 
 #[pin_data]
@@ -435,11 +421,11 @@ crate::virtio_device_table!(BLK_IDS, [virtio::DeviceId::new(virtio::ids::BLOCK)]
 /// The limits the device reports, checked, as C's `virtblk_read_limits()`.
 fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
     let d = dev.as_ref();
-    let c = |f: &dyn Fn(&virtio::ConfigSpace<'_>) -> Result<u32>| dev.read_config(f);
+    let c = |field: virtio::ConfigField<vblk::Config, u32>| dev.read_config(|cfg| cfg.read(field));
 
     // At least one segment whatever the device says; at most what a ring can hold.
     let mut sg_elems = if dev.has_feature(f::SEG_MAX) {
-        c(&|cfg| cfg.read_u32(config::SEG_MAX))?
+        c(config::SEG_MAX)?
     } else {
         1
     };
@@ -447,12 +433,12 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
 
     let mut max_size = u32::try_from(dev.max_dma_size()).unwrap_or(u32::MAX);
     if dev.has_feature(f::SIZE_MAX) {
-        max_size = max_size.min(c(&|cfg| cfg.read_u32(config::SIZE_MAX))?);
+        max_size = max_size.min(c(config::SIZE_MAX)?);
     }
 
     let mut lbs = block::SECTOR_SIZE;
     if dev.has_feature(f::BLK_SIZE) {
-        lbs = c(&|cfg| cfg.read_u32(config::BLK_SIZE))?;
+        lbs = c(config::BLK_SIZE)?;
         if GenDiskBuilder::<BlkOps>::validate_block_size(lbs).is_err() {
             dev_err!(d, "invalid block size {lbs} reported by the device\n");
             return Err(EINVAL);
@@ -462,19 +448,19 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
     let mut lim = Limits::new()
         // C marks virtio disks rotational; the same, so that the queues look the same.
         .rotational(true)
-        .max_segments(sg_elems as u16)
+        .max_segments(u16::try_from(sg_elems).unwrap_or(u16::MAX))
         .max_hw_sectors(u32::MAX)
         .max_segment_size(max_size)
         .logical_block_size(lbs);
 
     if dev.has_feature(f::TOPOLOGY) {
-        let (exp, align, min_io, opt_io) = dev.read_config(|cfg| -> Result<_> {
-            Ok((
-                cfg.read_u8(config::PHYSICAL_BLOCK_EXP)?,
-                cfg.read_u8(config::ALIGNMENT_OFFSET)?,
-                cfg.read_u16(config::MIN_IO_SIZE)?,
-                cfg.read_u32(config::OPT_IO_SIZE)?,
-            ))
+        let (exp, align, min_io, opt_io) = dev.read_config(|cfg| {
+            (
+                cfg.read(config::PHYSICAL_BLOCK_EXP),
+                cfg.read(config::ALIGNMENT_OFFSET),
+                cfg.read(config::MIN_IO_SIZE),
+                cfg.read(config::OPT_IO_SIZE),
+            )
         })?;
         let scaled = |n: u32| lbs.checked_mul(n).ok_or(EINVAL);
         let bad = |what: &str| {
@@ -500,12 +486,12 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
     }
 
     if dev.has_feature(f::DISCARD) {
-        let (granularity, max_sectors, max_segs) = dev.read_config(|cfg| -> Result<_> {
-            Ok((
-                cfg.read_u32(config::DISCARD_SECTOR_ALIGNMENT)?,
-                cfg.read_u32(config::MAX_DISCARD_SECTORS)?,
-                cfg.read_u32(config::MAX_DISCARD_SEG)?,
-            ))
+        let (granularity, max_sectors, max_segs) = dev.read_config(|cfg| {
+            (
+                cfg.read(config::DISCARD_SECTOR_ALIGNMENT),
+                cfg.read(config::MAX_DISCARD_SECTORS),
+                cfg.read(config::MAX_DISCARD_SEG),
+            )
         })?;
         let max_segs = if max_segs == 0 { sg_elems } else { max_segs };
         let granularity = if granularity != 0 {
@@ -525,12 +511,14 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
             } else {
                 u32::MAX
             })
-            .max_discard_segments(max_segs.min(MAX_DISCARD_SEGMENTS) as u16)
+            .max_discard_segments(
+                u16::try_from(max_segs.min(MAX_DISCARD_SEGMENTS)).unwrap_or(u16::MAX),
+            )
             .discard_granularity(granularity);
     }
 
     if dev.has_feature(f::WRITE_ZEROES) {
-        let v = c(&|cfg| cfg.read_u32(config::MAX_WRITE_ZEROES_SECTORS))?;
+        let v = c(config::MAX_WRITE_ZEROES_SECTORS)?;
         lim = lim.max_write_zeroes_sectors(if v != 0 { v } else { u32::MAX });
     }
 
@@ -541,7 +529,7 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
 /// `virtblk_get_cache_mode()`.
 fn write_cache(dev: &virtio::Device<Bound>) -> Result<bool> {
     if dev.has_feature(f::CONFIG_WCE) {
-        Ok(dev.read_config(|cfg| cfg.read_u8(config::WCE))? != 0)
+        Ok(dev.read_config(|cfg| cfg.read(config::WCE))? != 0)
     } else {
         Ok(dev.has_feature(f::FLUSH))
     }
@@ -567,7 +555,7 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
     let bound: &virtio::Device<Bound> = dev;
 
     let mut num_vqs = if dev.has_feature(f::MQ) {
-        let n = dev.read_config(|cfg| cfg.read_u16(config::NUM_QUEUES))?;
+        let n = dev.read_config(|cfg| cfg.read(config::NUM_QUEUES))?;
         if n == 0 {
             dev_err!(d, "MQ advertised but zero queues reported\n");
             return Err(EINVAL);
@@ -580,29 +568,46 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
     if limit != 0 {
         num_vqs = num_vqs.min(limit);
     }
-    num_vqs = num_vqs.min(cpu::nr_cpu_ids()).clamp(1, MAX_QUEUES as u32);
-    let infos = &QUEUE_NAMES[..num_vqs as usize];
+    num_vqs = num_vqs.min(cpu::nr_cpu_ids()).max(1);
     dev_info!(d, "{num_vqs}/0/0 default/read/poll queues\n");
 
-    let shared = Arc::pin_init(
-        try_pin_init!(Shared {
-            // Vectors spread over the CPUs, so that hardware queue `i` is served on the CPUs
-            // of queue `i`'s interrupt.
-            vqs <- virtio::Virtqueues::with_affinity(
-                dev,
-                infos,
-                Ok::<_, Error>(Done),
-                virtio::Affinity::spread(0),
-            ),
+    let mut builder = virtio::Builder::new(dev)?;
+    let mut pending = KVec::new();
+    for i in 0..num_vqs {
+        let spec = virtio::QueueSpec::new(format_args!("req.{i}"))?.max_entries(REQUEST_ENTRIES);
+        pending.push(builder.add::<InFlight<BlkOps>>(spec)?, GFP_KERNEL)?;
+    }
+    // Vectors spread over the CPUs, so that hardware queue `i` is served on the CPUs of queue
+    // `i`'s interrupt.
+    let mut found = builder.find(virtio::Affinity::spread(0))?;
+    let mut queues = KVec::with_capacity(pending.len(), GFP_KERNEL)?;
+    for p in pending {
+        let vq = found.take(p)?;
+        let notifier = vq.notifier();
+        let queue = KBox::pin_init(
+            try_pin_init!(ReqQueue {
+                vq <- new_spinlock_irq!(vq),
+                notifier,
+            }),
+            GFP_KERNEL,
+        )?;
+        queues.push(queue, GFP_KERNEL)?;
+    }
+    let shared = Arc::new(
+        Shared {
+            queues,
             little_endian: bound.is_little_endian(),
             device: bound.bound_handle()?,
-        }? Error),
+        },
         GFP_KERNEL,
     )?;
+    for queue in shared.queues.iter() {
+        queue.vq.lock().set_callback(shared.clone())?;
+    }
 
     let mut depth = module_parameters::queue_depth.value();
     if depth == 0 {
-        depth = shared.vqs.queue(0).ok_or(ENODEV)?.lock().size();
+        depth = shared.queues.first().ok_or(ENODEV)?.vq.lock().size();
         // Without indirect descriptors a request takes at least two descriptors.
         if !dev.has_feature(virtio::features::RING_INDIRECT_DESC) {
             depth /= 2;
@@ -612,28 +617,27 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
 
     let limits = read_limits(bound)?;
     let lbs = limits.get_logical_block_size();
-    let capacity = dev.read_config(|cfg| cfg.read_u64(config::CAPACITY))?;
+    let capacity = dev.read_config(|cfg| cfg.read(config::CAPACITY))?;
     let geometry = if dev.has_feature(f::GEOMETRY) {
-        Some(dev.read_config(|cfg| -> Result<Geometry> {
-            Ok(Geometry {
-                cylinders: cfg.read_u16(config::CYLINDERS)?,
-                heads: cfg.read_u8(config::HEADS)?,
-                sectors: cfg.read_u8(config::SECTORS)?,
-            })
+        Some(dev.read_config(|cfg| Geometry {
+            cylinders: cfg.read(config::CYLINDERS),
+            heads: cfg.read(config::HEADS),
+            sectors: cfg.read(config::SECTORS),
         })?)
     } else {
         None
     };
 
     let tagset = Arc::pin_init(TagSet::with_affinity(num_vqs, depth, d), GFP_KERNEL)?;
-    let index = DiskIndex::alloc()?;
-    let first_minor = u32::try_from(index.0)
-        .ok()
-        .and_then(|i| i.checked_shl(PART_BITS))
-        .ok_or(ENOSPC)?;
+    let index = DISK_INDEXES
+        .as_ref()
+        .ok_or(ENODEV)?
+        .alloc_max(MAX_DISKS - 1)?;
+    let first_minor = index.get().checked_shl(PART_BITS).ok_or(ENOSPC)?;
+    let name_index = usize::try_from(index.get()).map_err(|_| ENOSPC)?;
 
     // The disk is read for partitions as it is added: the device must be ready.
-    bound.ready();
+    found.ready();
 
     let gendisk = GenDiskBuilder::new()
         .limits(limits)
@@ -646,17 +650,16 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
             &ATTRIBUTES
         })
         .geometry(geometry)
+        // Released with the disk: an open disk outlives the device.
+        .keep_until_release(KBox::new(index, GFP_KERNEL)?)
         .build(
-            format_args!("vd{}", block::DiskLetters(index.0)),
+            format_args!("vd{}", block::DiskLetters(name_index)),
             tagset,
             shared,
             Some(d),
         )?;
     log_capacity(bound, gendisk.name(), capacity, lbs, false);
-    Ok(Disk {
-        gendisk,
-        _index: index,
-    })
+    Ok(Disk { gendisk })
 }
 
 impl virtio::Driver for RvirtioBlk {
@@ -696,7 +699,7 @@ impl virtio::Driver for RvirtioBlk {
             Ok(lim) => lim.get_logical_block_size(),
             Err(_) => block::SECTOR_SIZE,
         };
-        match dev.read_config(|cfg| cfg.read_u64(config::CAPACITY)) {
+        match dev.read_config(|cfg| cfg.read(config::CAPACITY)) {
             Ok(capacity) => {
                 log_capacity(dev, disk.gendisk.name(), capacity, lbs, true);
                 disk.gendisk.set_capacity_and_notify(capacity);
@@ -715,6 +718,8 @@ struct BlkModule {
 
 impl kernel::InPlaceModule for BlkModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // Once per load of the module.
+        DISK_INDEXES.populate(Ida::new());
         try_pin_init!(Self {
             major: {
                 let major = block::Major::register(c"virtblk")?;

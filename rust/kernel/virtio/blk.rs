@@ -38,51 +38,65 @@ pub mod features {
     pub const WRITE_ZEROES: u32 = bindings::VIRTIO_BLK_F_WRITE_ZEROES;
 }
 
-/// Offsets of the fields of the configuration space (`struct virtio_blk_config`).
-pub mod config {
-    use super::*;
+/// The configuration layout of block devices (`struct virtio_blk_config`).
+pub type Config = bindings::virtio_blk_config;
 
-    /// The capacity in 512-byte sectors (`u64`).
-    pub const CAPACITY: usize = offset_of!(bindings::virtio_blk_config, capacity);
-    /// The largest segment size (`u32`).
-    pub const SIZE_MAX: usize = offset_of!(bindings::virtio_blk_config, size_max);
-    /// The most segments of a request (`u32`).
-    pub const SEG_MAX: usize = offset_of!(bindings::virtio_blk_config, seg_max);
-    /// Cylinders of the geometry (`u16`).
-    pub const CYLINDERS: usize = offset_of!(bindings::virtio_blk_config, geometry)
-        + offset_of!(bindings::virtio_blk_config_virtio_blk_geometry, cylinders);
-    /// Heads of the geometry (`u8`).
-    pub const HEADS: usize = offset_of!(bindings::virtio_blk_config, geometry)
-        + offset_of!(bindings::virtio_blk_config_virtio_blk_geometry, heads);
-    /// Sectors per track of the geometry (`u8`).
-    pub const SECTORS: usize = offset_of!(bindings::virtio_blk_config, geometry)
-        + offset_of!(bindings::virtio_blk_config_virtio_blk_geometry, sectors);
-    /// The block size (`u32`).
-    pub const BLK_SIZE: usize = offset_of!(bindings::virtio_blk_config, blk_size);
-    /// log2 of logical blocks per physical block (`u8`).
-    pub const PHYSICAL_BLOCK_EXP: usize =
-        offset_of!(bindings::virtio_blk_config, physical_block_exp);
-    /// Offset of the first aligned logical block (`u8`).
-    pub const ALIGNMENT_OFFSET: usize = offset_of!(bindings::virtio_blk_config, alignment_offset);
-    /// Suggested minimum I/O size in blocks (`u16`).
-    pub const MIN_IO_SIZE: usize = offset_of!(bindings::virtio_blk_config, min_io_size);
-    /// Optimal I/O size in blocks (`u32`).
-    pub const OPT_IO_SIZE: usize = offset_of!(bindings::virtio_blk_config, opt_io_size);
-    /// Write cache mode: 0 write through, 1 write back (`u8`).
-    pub const WCE: usize = offset_of!(bindings::virtio_blk_config, wce);
-    /// The number of request queues (`u16`).
-    pub const NUM_QUEUES: usize = offset_of!(bindings::virtio_blk_config, num_queues);
-    /// The largest discard in sectors (`u32`).
-    pub const MAX_DISCARD_SECTORS: usize =
-        offset_of!(bindings::virtio_blk_config, max_discard_sectors);
-    /// The most ranges of a discard (`u32`).
-    pub const MAX_DISCARD_SEG: usize = offset_of!(bindings::virtio_blk_config, max_discard_seg);
-    /// Discard alignment in sectors (`u32`).
-    pub const DISCARD_SECTOR_ALIGNMENT: usize =
-        offset_of!(bindings::virtio_blk_config, discard_sector_alignment);
-    /// The largest write-zeroes in sectors (`u32`).
-    pub const MAX_WRITE_ZEROES_SECTORS: usize =
-        offset_of!(bindings::virtio_blk_config, max_write_zeroes_sectors);
+// SAFETY: `struct virtio_blk_config` is the configuration layout of block devices, of integer
+// fields only.
+unsafe impl super::DeviceConfig for Config {
+    const DEVICE_ID: u32 = super::ids::BLOCK;
+}
+
+/// The fields of the configuration space (`struct virtio_blk_config`).
+pub mod config {
+    use super::Config;
+    use crate::virtio::ConfigField;
+
+    /// The capacity in 512-byte sectors.
+    pub const CAPACITY: ConfigField<Config, u64> = crate::virtio_config_field!(Config, capacity);
+    /// The largest segment size.
+    pub const SIZE_MAX: ConfigField<Config, u32> = crate::virtio_config_field!(Config, size_max);
+    /// The most segments of a request.
+    pub const SEG_MAX: ConfigField<Config, u32> = crate::virtio_config_field!(Config, seg_max);
+    /// Cylinders of the geometry.
+    pub const CYLINDERS: ConfigField<Config, u16> =
+        crate::virtio_config_field!(Config, geometry.cylinders);
+    /// Heads of the geometry.
+    pub const HEADS: ConfigField<Config, u8> = crate::virtio_config_field!(Config, geometry.heads);
+    /// Sectors per track of the geometry.
+    pub const SECTORS: ConfigField<Config, u8> =
+        crate::virtio_config_field!(Config, geometry.sectors);
+    /// The block size.
+    pub const BLK_SIZE: ConfigField<Config, u32> = crate::virtio_config_field!(Config, blk_size);
+    /// log2 of logical blocks per physical block.
+    pub const PHYSICAL_BLOCK_EXP: ConfigField<Config, u8> =
+        crate::virtio_config_field!(Config, physical_block_exp);
+    /// Offset of the first aligned logical block.
+    pub const ALIGNMENT_OFFSET: ConfigField<Config, u8> =
+        crate::virtio_config_field!(Config, alignment_offset);
+    /// Suggested minimum I/O size in blocks.
+    pub const MIN_IO_SIZE: ConfigField<Config, u16> =
+        crate::virtio_config_field!(Config, min_io_size);
+    /// Optimal I/O size in blocks.
+    pub const OPT_IO_SIZE: ConfigField<Config, u32> =
+        crate::virtio_config_field!(Config, opt_io_size);
+    /// Write cache mode: 0 write through, 1 write back.
+    pub const WCE: ConfigField<Config, u8> = crate::virtio_config_field!(Config, wce);
+    /// The number of request queues.
+    pub const NUM_QUEUES: ConfigField<Config, u16> =
+        crate::virtio_config_field!(Config, num_queues);
+    /// The largest discard in sectors.
+    pub const MAX_DISCARD_SECTORS: ConfigField<Config, u32> =
+        crate::virtio_config_field!(Config, max_discard_sectors);
+    /// The most ranges of a discard.
+    pub const MAX_DISCARD_SEG: ConfigField<Config, u32> =
+        crate::virtio_config_field!(Config, max_discard_seg);
+    /// Discard alignment in sectors.
+    pub const DISCARD_SECTOR_ALIGNMENT: ConfigField<Config, u32> =
+        crate::virtio_config_field!(Config, discard_sector_alignment);
+    /// The largest write-zeroes in sectors.
+    pub const MAX_WRITE_ZEROES_SECTORS: ConfigField<Config, u32> =
+        crate::virtio_config_field!(Config, max_write_zeroes_sectors);
 }
 
 /// Request types (`VIRTIO_BLK_T_*`).
@@ -206,23 +220,23 @@ mod tests {
     /// specification gives (section 5.2.4): the driver would misread the device's limits.
     #[test]
     fn config_offsets_match_the_specification() {
-        assert_eq!(config::CAPACITY, 0);
-        assert_eq!(config::SIZE_MAX, 8);
-        assert_eq!(config::SEG_MAX, 12);
-        assert_eq!(config::CYLINDERS, 16);
-        assert_eq!(config::HEADS, 18);
-        assert_eq!(config::SECTORS, 19);
-        assert_eq!(config::BLK_SIZE, 20);
-        assert_eq!(config::PHYSICAL_BLOCK_EXP, 24);
-        assert_eq!(config::ALIGNMENT_OFFSET, 25);
-        assert_eq!(config::MIN_IO_SIZE, 26);
-        assert_eq!(config::OPT_IO_SIZE, 28);
-        assert_eq!(config::WCE, 32);
-        assert_eq!(config::NUM_QUEUES, 34);
-        assert_eq!(config::MAX_DISCARD_SECTORS, 36);
-        assert_eq!(config::MAX_DISCARD_SEG, 40);
-        assert_eq!(config::DISCARD_SECTOR_ALIGNMENT, 44);
-        assert_eq!(config::MAX_WRITE_ZEROES_SECTORS, 48);
+        assert_eq!(config::CAPACITY.offset(), 0);
+        assert_eq!(config::SIZE_MAX.offset(), 8);
+        assert_eq!(config::SEG_MAX.offset(), 12);
+        assert_eq!(config::CYLINDERS.offset(), 16);
+        assert_eq!(config::HEADS.offset(), 18);
+        assert_eq!(config::SECTORS.offset(), 19);
+        assert_eq!(config::BLK_SIZE.offset(), 20);
+        assert_eq!(config::PHYSICAL_BLOCK_EXP.offset(), 24);
+        assert_eq!(config::ALIGNMENT_OFFSET.offset(), 25);
+        assert_eq!(config::MIN_IO_SIZE.offset(), 26);
+        assert_eq!(config::OPT_IO_SIZE.offset(), 28);
+        assert_eq!(config::WCE.offset(), 32);
+        assert_eq!(config::NUM_QUEUES.offset(), 34);
+        assert_eq!(config::MAX_DISCARD_SECTORS.offset(), 36);
+        assert_eq!(config::MAX_DISCARD_SEG.offset(), 40);
+        assert_eq!(config::DISCARD_SECTOR_ALIGNMENT.offset(), 44);
+        assert_eq!(config::MAX_WRITE_ZEROES_SECTORS.offset(), 48);
     }
 
     /// Fails if the request header is not laid out as the device reads it: type, ioprio and

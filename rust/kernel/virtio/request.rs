@@ -17,11 +17,17 @@ use super::{
 use crate::bindings;
 use core::ffi::c_void;
 use core::mem::ManuallyDrop;
-use kernel::{prelude::*, sync::aref::ARef};
+use kernel::{
+    prelude::*,
+    sync::aref::ARef, //
+};
 
 // The block abstractions are siblings of `virtio` both in the kernel crate and in the
 // project's modules.
-use super::super::block::mq::{Operations, Request};
+use super::super::block::mq::{
+    Operations,
+    Request, //
+};
 
 /// The mapped data of a request, lent to [`RequestBuffer::describe`].
 pub struct RequestData<'a> {
@@ -30,7 +36,7 @@ pub struct RequestData<'a> {
     _request: core::marker::PhantomData<&'a ()>,
 }
 
-impl<'a> SgList<'a> {
+impl<'a> SgList<'_, 'a> {
     /// Adds the request's data (mapped by [`Request::map_sg`]): device-writable for reads,
     /// device-readable for writes. A request without mapped data adds nothing.
     pub fn request_data(&mut self, data: RequestData<'a>) -> Result {
@@ -49,10 +55,10 @@ pub trait RequestBuffer: Unpin + Send + Sync {
     /// writes (the data of reads, then a status), adding `data` where it belongs with
     /// [`SgList::request_data`].
     ///
-    /// Called when the request is added and again when it comes back (to check the length
-    /// the device wrote); it must describe the same memory each time. It runs under the
-    /// queue's lock with interrupts disabled.
-    fn describe<'a>(&'a mut self, data: RequestData<'a>, sg: &mut SgList<'a>) -> Result;
+    /// Called when the request is added, and again if the driver asks for the length the
+    /// device wrote when it comes back; it must describe the same memory each time. It must not
+    /// sleep.
+    fn describe<'a>(&'a mut self, data: RequestData<'a>, sg: &mut SgList<'_, 'a>) -> Result;
 }
 
 /// A request lent to a device: the token of a request in a virtqueue.
@@ -118,8 +124,12 @@ where
         }))
     }
 
-    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'a>) -> Result {
+    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'_, 'a>) -> Result {
         let rq = raw.cast::<bindings::request>();
+        // SAFETY: `rq` is a live request of driver `T` (safety requirements). Its private area,
+        // where the driver's data lives, is in the linear mapping (`Request::private_area`), so
+        // the header and status the driver lends from it need not be checked again.
+        unsafe { sg.trust(Request::<T>::private_area(rq)) };
         // SAFETY: `raw` is a request held by the ring through its only `ARef`, that nothing
         // else uses while the call runs (safety requirements).
         let request = unsafe { &*rq.cast::<Request<T>>() };

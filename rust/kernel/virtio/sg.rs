@@ -6,60 +6,130 @@
 //!
 //! The virtio ring maps buffers for the device itself (through the DMA API when the device
 //! needs it), so a driver only describes memory: which parts the device may read and which it
-//! may write. [`SgList`] collects that description on the stack, without allocating, for up to
-//! [`SgList::MAX_ENTRIES`] entries.
+//! may write. [`SgList`] collects that description in storage that belongs to the virtqueue
+//! ([`SgStorage`], allocated once with the queue for as many entries as the queue was created
+//! for), so that adding a buffer neither allocates nor builds a large array on the stack.
+//!
+//! Every entry of the storage is a terminated single-entry list for its whole life (the end
+//! mark is set once, when the storage is allocated, and `sg_set_buf()`/`sg_set_page()` keep
+//! it), so an entry is rewritten in place, without zeroing, each time it is used.
 
 use crate::bindings;
 use core::{
     marker::PhantomData,
-    mem::MaybeUninit,
+    ops::Range,
     ptr, //
 };
 use kernel::{
-    alloc::Flags,
+    error::to_result,
     page::Page,
     prelude::*, //
 };
 
-/// A description of a buffer for the device: device-readable entries, then device-writable
-/// ones.
+/// The scatterlist entries and the list of lists that a virtqueue reuses for every buffer it
+/// adds.
 ///
-/// The lifetime `'a` ties every entry to memory that outlives the list's use, which
-/// [`Ring::add`](super::Ring::add) extends to the whole time the device holds the buffer.
-pub struct SgList<'a> {
-    entries: [MaybeUninit<bindings::scatterlist>; SgList::MAX_ENTRIES],
-    // A list mapped elsewhere (see `push_list`) in place of `entries[i]`, or null.
-    lists: [*mut bindings::scatterlist; SgList::MAX_ENTRIES],
-    out: usize,
-    in_: usize,
-    writable_bytes: usize,
-    // Only counting (`SgList::counting`): entries are not filled in.
-    count_only: bool,
-    _memory: PhantomData<&'a mut [u8]>,
+/// # Invariants
+///
+/// - `entries` holds `ptrs.len()` initialised entries, each marked as the end of its list.
+/// - `ptrs` is only written while a [`SgList`] borrows the storage.
+pub(crate) struct SgStorage {
+    entries: KVec<bindings::scatterlist>,
+    ptrs: KVec<*mut bindings::scatterlist>,
 }
 
-impl<'a> SgList<'a> {
-    /// The number of entries a list can hold.
-    pub const MAX_ENTRIES: usize = 8;
+// SAFETY: The storage owns its entries; the pointers in `ptrs` are only meaningful while a list
+// borrows the storage, which ties them to the borrow.
+unsafe impl Send for SgStorage {}
 
-    pub(crate) fn new() -> Self {
-        Self {
-            entries: [const { MaybeUninit::uninit() }; SgList::MAX_ENTRIES],
-            lists: [ptr::null_mut(); SgList::MAX_ENTRIES],
+// SAFETY: Shared references give no access to the entries.
+unsafe impl Sync for SgStorage {}
+
+impl SgStorage {
+    /// Storage for buffers of up to `entries` entries.
+    pub(crate) fn new(entries: usize) -> Result<Self> {
+        let entries = entries.max(1);
+        let mut list = KVec::with_capacity(entries, GFP_KERNEL)?;
+        for _ in 0..entries {
+            list.push(bindings::scatterlist::default(), GFP_KERNEL)?;
+        }
+        for entry in list.iter_mut() {
+            // SAFETY: `entry` is a valid, exclusively borrowed entry.
+            unsafe { bindings::sg_mark_end(entry) };
+        }
+        // INVARIANT: Every entry is initialised and marked as the end of its list.
+        Ok(Self {
+            entries: list,
+            ptrs: KVec::from_elem(ptr::null_mut(), entries, GFP_KERNEL)?,
+        })
+    }
+
+    /// The number of entries a buffer may have.
+    pub(crate) fn capacity(&self) -> usize {
+        self.ptrs.len()
+    }
+
+    /// A new, empty list in this storage.
+    pub(crate) fn list<'a>(&mut self) -> SgList<'_, 'a> {
+        SgList {
+            entries: self.entries.as_mut_ptr(),
+            ptrs: self.ptrs.as_mut_ptr(),
+            capacity: self.ptrs.len(),
             out: 0,
             in_: 0,
             writable_bytes: 0,
-            count_only: false,
+            external: false,
+            trusted: 0..0,
+            _storage: PhantomData,
             _memory: PhantomData,
         }
     }
+}
 
+/// A description of a buffer for the device: device-readable entries, then device-writable
+/// ones.
+///
+/// `'s` is the borrow of the queue's storage; `'a` ties every entry to memory that outlives the
+/// list's use, which [`Virtqueue::add`](super::Virtqueue::add) extends to the whole time the
+/// device holds the buffer.
+///
+/// # Invariants
+///
+/// - Unless the list only counts (`entries` is null), `entries` and `ptrs` point to the
+///   `capacity` entries of an [`SgStorage`] borrowed for `'s`.
+/// - `ptrs[..out + in_]` are terminated lists: an entry of the storage or a list given to
+///   `push_list`, whose memory is valid for `'a`.
+pub struct SgList<'s, 'a> {
+    entries: *mut bindings::scatterlist,
+    ptrs: *mut *mut bindings::scatterlist,
+    capacity: usize,
+    out: usize,
+    in_: usize,
+    writable_bytes: usize,
+    // A list mapped elsewhere was added (see `push_list`).
+    external: bool,
+    // Addresses known to be in the linear mapping, which need no check (see `trust`).
+    trusted: Range<usize>,
+    _storage: PhantomData<&'s mut SgStorage>,
+    _memory: PhantomData<&'a mut [u8]>,
+}
+
+impl<'s, 'a> SgList<'s, 'a> {
     /// A list that only counts what is described, to learn a buffer's writable size when it
     /// comes back, without checking and mapping its memory again.
     pub(crate) fn counting() -> Self {
+        // INVARIANT: A counting list has no storage.
         Self {
-            count_only: true,
-            ..Self::new()
+            entries: ptr::null_mut(),
+            ptrs: ptr::null_mut(),
+            capacity: usize::MAX,
+            out: 0,
+            in_: 0,
+            writable_bytes: 0,
+            external: false,
+            trusted: 0..0,
+            _storage: PhantomData,
+            _memory: PhantomData,
         }
     }
 
@@ -78,11 +148,27 @@ impl<'a> SgList<'a> {
         self.writable_bytes
     }
 
-    fn next_entry(
-        &mut self,
-        writable: bool,
-        len: usize,
-    ) -> Result<(*mut bindings::scatterlist, u32)> {
+    /// The number of entries the list can hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn counts_only(&self) -> bool {
+        self.entries.is_null()
+    }
+
+    /// Marks `range` as memory in the linear mapping (a block request's private data, which
+    /// blk-mq allocates from pages), so that entries inside it are not checked again.
+    ///
+    /// # Safety
+    ///
+    /// Every address in `range` must be in the kernel's linear mapping.
+    pub(crate) unsafe fn trust(&mut self, range: Range<usize>) {
+        self.trusted = range;
+    }
+
+    /// Reserves the next entry, checking the order and the size; returns its index.
+    fn next_entry(&mut self, writable: bool, len: usize) -> Result<(usize, u32)> {
         if !writable && self.in_ != 0 {
             // The device expects every readable entry before the writable ones.
             return Err(EINVAL);
@@ -92,33 +178,61 @@ impl<'a> SgList<'a> {
             return Err(EINVAL);
         }
         let i = self.out + self.in_;
-        let entry = self.entries.get_mut(i).ok_or(E2BIG)?.as_mut_ptr();
+        if i >= self.capacity {
+            return Err(E2BIG);
+        }
         if writable {
             self.writable_bytes = self.writable_bytes.checked_add(len).ok_or(EINVAL)?;
             self.in_ += 1;
         } else {
             self.out += 1;
         }
-        Ok((entry, len32))
+        Ok((i, len32))
+    }
+
+    /// The storage entry `i`, recorded as the `i`-th list.
+    ///
+    /// # Safety
+    ///
+    /// The list must have storage and `i < self.capacity`.
+    unsafe fn entry(&mut self, i: usize) -> *mut bindings::scatterlist {
+        // SAFETY: By the safety requirements and the type invariant `i` is inside both arrays.
+        unsafe {
+            let entry = self.entries.add(i);
+            *self.ptrs.add(i) = entry;
+            entry
+        }
     }
 
     fn push_buf(&mut self, addr: *const u8, len: usize, writable: bool) -> Result {
-        if self.count_only {
-            return self.next_entry(writable, len).map(|_| ());
+        let start = addr as usize;
+        let trusted = self.trusted.start <= start
+            && start
+                .checked_add(len)
+                .is_some_and(|end| end <= self.trusted.end);
+        if !trusted && !self.counts_only() {
+            // The ring finds the pages of a buffer from its virtual address, which only works
+            // for the linear mapping: not for stack, vmalloc or module memory.
+            // SAFETY: `virt_addr_valid()` only computes with the address.
+            let first_ok = unsafe { bindings::virt_addr_valid(addr.cast()) };
+            // SAFETY: As above.
+            let last_ok = unsafe {
+                bindings::virt_addr_valid(addr.wrapping_add(len.saturating_sub(1)).cast())
+            };
+            if !first_ok || !last_ok {
+                return Err(EINVAL);
+            }
         }
-        // The ring finds the pages of a buffer from its virtual address, which only works for
-        // the linear mapping: not for stack, vmalloc or module memory.
-        // SAFETY: `virt_addr_valid()` only computes with the address.
-        let first_ok = unsafe { bindings::virt_addr_valid(addr.cast()) };
-        // SAFETY: As above; `len > 0` is checked by `next_entry` before this is used.
-        let last_ok =
-            unsafe { bindings::virt_addr_valid(addr.wrapping_add(len.saturating_sub(1)).cast()) };
-        if !first_ok || !last_ok {
-            return Err(EINVAL);
+        let (i, len32) = self.next_entry(writable, len)?;
+        if self.counts_only() {
+            return Ok(());
         }
-        let (entry, len32) = self.next_entry(writable, len)?;
-        // SAFETY: `entry` is a slot of `self.entries`; `addr` is valid for `len` bytes for `'a`.
-        unsafe { bindings::sg_init_one(entry, addr.cast(), len32) };
+        // SAFETY: The list has storage and `next_entry` checked `i` against its capacity.
+        let entry = unsafe { self.entry(i) };
+        // SAFETY: `entry` is an initialised entry of the storage, marked as an end, which
+        // `sg_set_buf()` keeps; `addr` is valid for `len` bytes for `'a` and in the linear
+        // mapping (checked above, or trusted).
+        unsafe { bindings::sg_set_buf(entry, addr.cast(), len32) };
         Ok(())
     }
 
@@ -134,9 +248,12 @@ impl<'a> SgList<'a> {
         bytes: usize,
         writable: bool,
     ) -> Result {
-        let i = self.out + self.in_;
-        let (_, _) = self.next_entry(writable, bytes)?;
-        self.lists[i] = list;
+        let (i, _) = self.next_entry(writable, bytes)?;
+        if !self.counts_only() {
+            // SAFETY: The list has storage and `next_entry` checked `i` against its capacity.
+            unsafe { *self.ptrs.add(i) = list };
+            self.external = true;
+        }
         Ok(())
     }
 
@@ -162,16 +279,15 @@ impl<'a> SgList<'a> {
             return Err(EINVAL);
         }
         let offset32 = u32::try_from(offset).map_err(|_| EINVAL)?;
-        let (entry, len32) = self.next_entry(writable, len)?;
-        if self.count_only {
+        let (i, len32) = self.next_entry(writable, len)?;
+        if self.counts_only() {
             return Ok(());
         }
-        // SAFETY: `entry` is a slot of `self.entries`; `page` is valid for `'a` and the range is
-        // inside it.
-        unsafe {
-            bindings::sg_init_table(entry, 1);
-            bindings::sg_set_page(entry, page, len32, offset32);
-        }
+        // SAFETY: The list has storage and `next_entry` checked `i` against its capacity.
+        let entry = unsafe { self.entry(i) };
+        // SAFETY: `entry` is an initialised entry of the storage, marked as an end, which
+        // `sg_set_page()` keeps; `page` is valid for `'a` and the range is inside it.
+        unsafe { bindings::sg_set_page(entry, page, len32, offset32) };
         Ok(())
     }
 
@@ -185,84 +301,63 @@ impl<'a> SgList<'a> {
         self.push_page(page.as_ptr(), offset, len, true)
     }
 
-    /// The writable size `buf` describes.
-    pub(crate) fn writable_len<B: super::Buffer>(buf: &mut B) -> Result<usize> {
-        let mut sg = SgList::new();
-        buf.describe(&mut sg)?;
-        Ok(sg.writable_bytes)
-    }
-
-    /// Adds the described buffer to `vq` with `token`.
+    /// Adds the described buffer to `vq` with `token`, and with `ctx` if it is not null (then
+    /// every entry must be device-writable and in the storage).
     ///
-    /// The caller guarantees that the described memory stays valid until the ring returns
-    /// `token` (by `virtqueue_get_buf()` or `virtqueue_detach_unused_buf()`).
-    pub(crate) fn add_to(
+    /// # Safety
+    ///
+    /// `vq` must be a live virtqueue that no other operation uses meanwhile (except the ones
+    /// the ring allows concurrently), created with a context if `ctx` is not null. The described
+    /// memory must stay valid until the ring returns `token` (from `virtqueue_get_buf()` or
+    /// `virtqueue_detach_unused_buf()`).
+    pub(crate) unsafe fn add_to(
         &mut self,
         vq: *mut bindings::virtqueue,
         token: *mut c_void,
-        gfp: Flags,
+        ctx: *mut c_void,
+        gfp: u32,
     ) -> Result {
         let n = self.out + self.in_;
         // A counting list has no entries filled in.
-        if n == 0 || self.count_only {
+        if n == 0 || self.counts_only() {
             return Err(EINVAL);
-        }
-        let mut sgs = [ptr::null_mut::<bindings::scatterlist>(); SgList::MAX_ENTRIES];
-        for (i, slot) in sgs.iter_mut().enumerate().take(n) {
-            // PANIC: `i < n <= MAX_ENTRIES`.
-            *slot = if self.lists[i].is_null() {
-                self.entries[i].as_mut_ptr()
-            } else {
-                self.lists[i]
-            };
         }
         let out = u32::try_from(self.out).map_err(|_| EINVAL)?;
         let in_ = u32::try_from(self.in_).map_err(|_| EINVAL)?;
-        // SAFETY: `vq` is valid and locked by the caller; each `sgs[i]` is an initialised
-        // single-entry list (`sg_init_one()`/`sg_init_table()` mark the end) or a terminated
-        // list given to `push_list`; the memory stays valid until the token comes back
-        // (caller's guarantee).
-        to_result(unsafe {
-            bindings::virtqueue_add_sgs(vq, sgs.as_mut_ptr(), out, in_, token, gfp_raw(gfp))
-        })
-    }
-}
-
-/// The C value of `flags`.
-///
-/// `Flags::as_raw()` is private to the kernel crate in 7.3, so out of tree the value is found
-/// among the flags the kernel crate exposes; anything else becomes `GFP_ATOMIC`, which is valid
-/// in every context. In the kernel tree this is `flags.as_raw()`.
-pub(crate) fn gfp_raw(flags: Flags) -> u32 {
-    use kernel::alloc::flags::*;
-    let bases = [
-        (GFP_KERNEL, bindings::GFP_KERNEL),
-        (GFP_ATOMIC, bindings::GFP_ATOMIC),
-        (GFP_NOWAIT, bindings::GFP_NOWAIT),
-        (GFP_KERNEL_ACCOUNT, bindings::GFP_KERNEL_ACCOUNT),
-    ];
-    for (base, raw) in bases {
-        for (extra, raw_extra) in [
-            (None, 0),
-            (Some(__GFP_NOWARN), bindings::__GFP_NOWARN),
-            (Some(__GFP_ZERO), bindings::__GFP_ZERO),
-        ] {
-            let candidate = extra.map_or(base, |e| base | e);
-            if flags == candidate {
-                return raw | raw_extra;
-            }
+        if ctx.is_null() {
+            // SAFETY: By the type invariant `ptrs[..n]` are terminated lists of memory valid
+            // until the token comes back (safety requirements); `vq` is live and not used
+            // concurrently.
+            return to_result(unsafe {
+                bindings::virtqueue_add_sgs(vq, self.ptrs, out, in_, token, gfp)
+            });
         }
+        // Only `virtqueue_add_inbuf_ctx()` takes a context: one list of writable entries. The
+        // storage's entries are made one list for the call, then single entries again.
+        if out != 0 || self.external {
+            return Err(EINVAL);
+        }
+        for i in 0..n - 1 {
+            // SAFETY: `i < n <= capacity`: an entry of the storage.
+            unsafe { bindings::sg_unmark_end(self.entries.add(i)) };
+        }
+        // SAFETY: `entries[..n]` is now one list terminated at `n - 1`, whose memory is valid
+        // until the token comes back; `vq` is live, not used concurrently, created with a
+        // context (safety requirements), so the ring does not use indirect descriptors for it.
+        let ret =
+            unsafe { bindings::virtqueue_add_inbuf_ctx(vq, self.entries, in_, token, ctx, gfp) };
+        for i in 0..n - 1 {
+            // SAFETY: As above.
+            unsafe { bindings::sg_mark_end(self.entries.add(i)) };
+        }
+        to_result(ret)
     }
-    bindings::GFP_ATOMIC
 }
-
-use kernel::error::to_result;
 
 #[cfg(rvirtio_kunit)]
 #[kunit_tests(rvirtio_sg)]
 mod tests {
     use super::*;
-    use kernel::alloc::flags::*;
     use kernel::alloc::VVec;
 
     /// Fails if a device-readable entry may follow a device-writable one: the device would
@@ -271,7 +366,8 @@ mod tests {
     fn readable_after_writable_is_rejected() -> Result {
         let mut a = KVec::from_elem(0u8, 16, GFP_KERNEL)?;
         let b = KVec::from_elem(0u8, 16, GFP_KERNEL)?;
-        let mut sg = SgList::new();
+        let mut storage = SgStorage::new(4)?;
+        let mut sg = storage.list();
         sg.writable(&mut a)?;
         assert_eq!(sg.readable(&b), Err(EINVAL));
         assert_eq!(sg.readable_entries(), 0);
@@ -286,7 +382,8 @@ mod tests {
         let head = KVec::from_elem(0u8, 16, GFP_KERNEL)?;
         let mut data = KVec::from_elem(0u8, 512, GFP_KERNEL)?;
         let mut status = KVec::from_elem(0u8, 1, GFP_KERNEL)?;
-        let mut sg = SgList::new();
+        let mut storage = SgStorage::new(4)?;
+        let mut sg = storage.list();
         sg.readable(&head)?;
         sg.writable(&mut data)?;
         sg.writable(&mut status)?;
@@ -297,17 +394,19 @@ mod tests {
     }
 
     /// Fails if an empty entry is accepted (the ring rejects or mishandles zero-length
-    /// descriptors) or if the list overflows its fixed storage instead of failing.
+    /// descriptors) or if the list overflows its storage instead of failing.
     #[test]
     fn empty_entries_and_overflow_fail() -> Result {
-        let buf = KVec::from_elem(0u8, 8 * SgList::MAX_ENTRIES, GFP_KERNEL)?;
-        let mut sg = SgList::new();
+        const N: usize = 19;
+        let buf = KVec::from_elem(0u8, 8 * N, GFP_KERNEL)?;
+        let mut storage = SgStorage::new(N)?;
+        let mut sg = storage.list();
         assert_eq!(sg.readable(&buf[..0]), Err(EINVAL));
         for chunk in buf.chunks(8) {
             sg.readable(chunk)?;
         }
         assert_eq!(sg.readable(&buf[..8]), Err(E2BIG));
-        assert_eq!(sg.readable_entries(), SgList::MAX_ENTRIES);
+        assert_eq!(sg.readable_entries(), N);
         Ok(())
     }
 
@@ -318,24 +417,30 @@ mod tests {
     fn memory_outside_linear_map_is_rejected() -> Result {
         let v = VVec::from_elem(0u8, 64, GFP_KERNEL)?;
         static MODULE_DATA: [u8; 16] = [0; 16];
-        let mut sg = SgList::new();
+        let mut storage = SgStorage::new(4)?;
+        let mut sg = storage.list();
         assert_eq!(sg.readable(&v), Err(EINVAL));
         assert_eq!(sg.readable(&MODULE_DATA), Err(EINVAL));
         assert_eq!(sg.readable_entries(), 0);
         Ok(())
     }
 
-    /// Fails if allocation flags reach the ring as something else, e.g. a sleeping allocation
-    /// from an atomic caller.
+    /// Fails if reused storage keeps an entry from an earlier buffer as more than one entry, or
+    /// loses an entry's end mark: the ring would then walk into the next entry.
     #[test]
-    fn gfp_flags_map_to_c_values() {
-        assert_eq!(gfp_raw(GFP_KERNEL), bindings::GFP_KERNEL);
-        assert_eq!(gfp_raw(GFP_ATOMIC), bindings::GFP_ATOMIC);
-        assert_eq!(
-            gfp_raw(GFP_NOWAIT | __GFP_NOWARN),
-            bindings::GFP_NOWAIT | bindings::__GFP_NOWARN
-        );
-        // Anything unknown falls back to the one that is valid everywhere.
-        assert_eq!(gfp_raw(GFP_KERNEL | __GFP_HIGHMEM), bindings::GFP_ATOMIC);
+    fn storage_entries_stay_terminated() -> Result {
+        let a = KVec::from_elem(0u8, 32, GFP_KERNEL)?;
+        let mut storage = SgStorage::new(3)?;
+        for _ in 0..2 {
+            let mut sg = storage.list();
+            sg.readable(&a[..8])?;
+            sg.readable(&a[8..16])?;
+            sg.readable(&a[16..])?;
+        }
+        for entry in storage.entries.iter_mut() {
+            // SAFETY: `entry` is an initialised entry.
+            assert!(unsafe { bindings::sg_next(entry) }.is_null());
+        }
+        Ok(())
     }
 }

@@ -7,18 +7,37 @@
 
 // Paths are relative (`super::`) so that this file builds both in the kernel crate and in the
 // project's modules, where the abstractions are not at the crate root.
-use super::{operations::Operations, RequestQueue, TagSet};
+use super::{
+    operations::Operations,
+    RequestQueue,
+    TagSet, //
+};
 use crate::bindings;
-use core::{fmt, marker::PhantomData, ptr};
+use core::{
+    ffi::c_void,
+    fmt,
+    marker::PhantomData,
+    ptr, //
+};
 use kernel::{
     device::Device,
-    error::{self, from_err_ptr, Result},
+    error::{
+        self,
+        from_err_ptr,
+        Result, //
+    },
     fmt::Write,
     prelude::*,
     static_lock_class,
-    str::{CStr, NullTerminatedFormatter},
+    str::{
+        CStr,
+        NullTerminatedFormatter, //
+    },
     sync::Arc,
-    types::{ForeignOwnable, ScopeGuard},
+    types::{
+        ForeignOwnable,
+        ScopeGuard, //
+    },
 };
 
 type ForeignBorrowed<'a, T> = <T as ForeignOwnable>::Borrowed<'a>;
@@ -38,6 +57,44 @@ pub struct Geometry {
 /// `private_data` until the disk is freed (`free_disk`), as an open disk outlives its driver.
 struct DiskPrivate {
     geometry: Option<Geometry>,
+    kept: Option<Kept>,
+}
+
+/// A value kept until the disk is released, without its type.
+///
+/// # Invariants
+///
+/// `data` comes from `KBox::into_raw` of the type `release` was made for, and is released once.
+struct Kept {
+    data: *mut c_void,
+    release: unsafe fn(*mut c_void),
+}
+
+// SAFETY: Only made from `KBox<D>` with `D: Send`.
+unsafe impl Send for Kept {}
+
+impl Kept {
+    fn new<D: Send + 'static>(value: KBox<D>) -> Self {
+        /// # Safety
+        ///
+        /// `data` must come from `KBox::<D>::into_raw` and not be used after this.
+        unsafe fn release<D>(data: *mut c_void) {
+            // SAFETY: By the safety requirements `data` is a box of `D` given up once.
+            drop(unsafe { KBox::from_raw(data.cast::<D>()) });
+        }
+        // INVARIANT: `data` is a box of `D`, `release::<D>` its release.
+        Self {
+            data: KBox::into_raw(value).cast(),
+            release: release::<D>,
+        }
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `data` and `release` belong together; dropped once.
+        unsafe { (self.release)(self.data) };
+    }
 }
 
 /// The limits of a queue (`struct queue_limits`), checked by the block layer when the disk is
@@ -332,6 +389,7 @@ pub struct GenDiskBuilder<T: Operations> {
     minors: u32,
     attributes: &'static [Attribute<T>],
     geometry: Option<Geometry>,
+    kept: Option<Kept>,
 }
 
 impl<T: Operations> Default for GenDiskBuilder<T> {
@@ -347,6 +405,7 @@ impl<T: Operations> Default for GenDiskBuilder<T> {
             minors: 0,
             attributes: &[],
             geometry: None,
+            kept: None,
         }
     }
 }
@@ -427,6 +486,14 @@ impl<T: Operations> GenDiskBuilder<T> {
         self
     }
 
+    /// Keeps `value` until the disk is released (`free_disk`), which can be long after the
+    /// driver deleted it, as an open disk outlives its driver: for what must stay reserved as
+    /// long as the disk exists, such as the index its name and minor numbers come from.
+    pub fn keep_until_release<D: Send + 'static>(mut self, value: KBox<D>) -> Self {
+        self.kept = Some(Kept::new(value));
+        self
+    }
+
     /// Build a new `GenDisk` and add it to the VFS, as a child of `parent` if given.
     pub fn build(
         self,
@@ -444,6 +511,7 @@ impl<T: Operations> GenDiskBuilder<T> {
         let private = KBox::new(
             DiskPrivate {
                 geometry: self.geometry,
+                kept: self.kept,
             },
             GFP_KERNEL,
         )?;

@@ -4,14 +4,23 @@
 //!
 //! C header: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h)
 
-use super::{request::RequestDataWrapper, Request};
+use super::{
+    request::RequestDataWrapper,
+    Request, //
+};
 use crate::bindings;
 use core::marker::PhantomData;
 use kernel::{
-    error::{from_result, Result},
+    error::{
+        from_result,
+        Result, //
+    },
     prelude::*,
     sync::aref::ARef,
-    types::{ForeignOwnable, Opaque},
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
 };
 
 type ForeignBorrowed<'a, T> = <T as ForeignOwnable>::Borrowed<'a>;
@@ -73,16 +82,18 @@ pub trait Operations: Sized + 'static {
     /// Called by the kernel to queue a request with the driver. If `is_last` is
     /// `false`, the driver is allowed to defer committing the request.
     ///
-    /// An error ends the request with the error's block status, except `ENOMEM`
-    /// (`BLK_STS_RESOURCE`) and `EBUSY` (`BLK_STS_DEV_RESOURCE`), after which the block layer
-    /// keeps the request and queues it again later: after a while for `ENOMEM`, when the
-    /// driver restarts a queue or completes a request for `EBUSY`.
+    /// A request the driver does not take comes back with the error, as the only reference to
+    /// it: the block layer then ends it with the error's block status, except for `ENOMEM`
+    /// (`BLK_STS_RESOURCE`) and `EBUSY` (`BLK_STS_DEV_RESOURCE`), after which it keeps the
+    /// request and queues it again later (after a while for `ENOMEM`, when the driver restarts
+    /// a queue or completes a request for `EBUSY`). A request that was handed on (to a device)
+    /// or ended cannot come back, so it cannot be ended twice.
     fn queue_rq(
         hw_queue: &HwQueue,
         queue_data: ForeignBorrowed<'_, Self::QueueData>,
         rq: ARef<Request<Self>>,
         is_last: bool,
-    ) -> Result;
+    ) -> Result<(), (Error, ARef<Request<Self>>)>;
 
     /// Called by the kernel to indicate that queued requests should be submitted.
     fn commit_rqs(hw_queue: &HwQueue, queue_data: ForeignBorrowed<'_, Self::QueueData>);
@@ -171,12 +182,29 @@ impl<T: Operations> OperationsVTable<T> {
             unsafe { (*bd).last },
         );
 
-        match ret {
-            Ok(()) => bindings::RVIRTIO_CONST_BLK_STS_OK,
-            Err(e) if e == ENOMEM => bindings::RVIRTIO_CONST_BLK_STS_RESOURCE,
-            Err(e) if e == EBUSY => bindings::RVIRTIO_CONST_BLK_STS_DEV_RESOURCE,
+        let e = match ret {
+            Ok(()) => return bindings::RVIRTIO_CONST_BLK_STS_OK,
+            Err((e, back)) => {
+                // The block layer may only end or requeue the request if it is this request
+                // and nobody else holds it; any other reference could end it again. Otherwise
+                // it stays with its holders, as if it had been queued.
+                // SAFETY: `bd` is valid (safety requirements).
+                let same = back.as_raw() == unsafe { (*bd).rq };
+                if !same || !Request::is_unique(&back) {
+                    return bindings::RVIRTIO_CONST_BLK_STS_OK;
+                }
+                // The request goes back to the block layer with the status below.
+                drop(back);
+                e
+            }
+        };
+        if e == ENOMEM {
+            bindings::RVIRTIO_CONST_BLK_STS_RESOURCE
+        } else if e == EBUSY {
+            bindings::RVIRTIO_CONST_BLK_STS_DEV_RESOURCE
+        } else {
             // SAFETY: `errno_to_blk_status()` only maps numbers.
-            Err(e) => unsafe { bindings::errno_to_blk_status(e.to_errno()) },
+            unsafe { bindings::errno_to_blk_status(e.to_errno()) }
         }
     }
 

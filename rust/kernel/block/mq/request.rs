@@ -10,17 +10,26 @@ use core::{
     cell::UnsafeCell,
     marker::PhantomData,
     pin::Pin,
-    ptr::{self, NonNull},
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
 use kernel::{
-    error::{to_result, Result},
+    error::{
+        to_result,
+        Result, //
+    },
     prelude::*,
     sync::{
-        aref::{ARef, AlwaysRefCounted},
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
         atomic::Relaxed,
-        Refcount,
+        Refcount, //
     },
-    types::Opaque,
+    types::Opaque, //
 };
 
 /// A wrapper around a blk-mq [`struct request`]. This represents an IO request.
@@ -387,6 +396,19 @@ impl<T: Operations> Request<T> {
     ) -> Pin<&'a mut T::RequestData> {
         // SAFETY: By the safety requirements the private area is valid, pinned and ours.
         unsafe { Pin::new_unchecked(&mut (*Self::wrapper_ptr(rq.cast()).as_ptr()).data) }
+    }
+
+    /// The addresses of the request's private area (the driver's data and the abstraction's
+    /// own), which blk-mq allocates in the kernel's linear mapping (from pages it gets with
+    /// `alloc_pages_node()` without `__GFP_HIGHMEM` and addresses with `page_address()`).
+    ///
+    /// # Safety
+    ///
+    /// `rq` must be a live request of driver `T`.
+    pub(crate) unsafe fn private_area(rq: *mut bindings::request) -> core::ops::Range<usize> {
+        // SAFETY: By the safety requirements `rq` is a live request of driver `T`.
+        let start = unsafe { Self::wrapper_ptr(rq.cast()) }.as_ptr() as usize;
+        start..start + core::mem::size_of::<RequestDataWrapper<T>>()
     }
 
     /// Maps the request's data (its bios' pages, or the kernel buffer of a driver-private

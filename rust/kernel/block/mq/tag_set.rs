@@ -6,17 +6,31 @@
 
 use core::pin::Pin;
 
-use super::{operations::OperationsVTable, request::RequestDataWrapper, Operations};
+use super::{
+    operations::OperationsVTable,
+    request::RequestDataWrapper,
+    Operations, //
+};
 use crate::bindings;
-use core::{convert::TryInto, marker::PhantomData};
+use core::{
+    convert::TryInto,
+    marker::PhantomData, //
+};
 use kernel::{
     device::Device,
-    error::{self, Result},
+    error::{
+        self,
+        Result, //
+    },
     prelude::*,
     sync::aref::ARef,
-    types::Opaque,
+    types::Opaque, //
 };
-use pin_init::{pin_data, pinned_drop, PinInit};
+use pin_init::{
+    pin_data,
+    pinned_drop,
+    PinInit, //
+};
 
 /// A wrapper for the C `struct blk_mq_tag_set`.
 ///
@@ -64,6 +78,16 @@ impl<T: Operations> TagSet<T> {
         let driver_data = affinity.as_ref().map_or(core::ptr::null_mut(), |d| {
             super::super::device_raw(d).cast()
         });
+        // blk-mq places the private data of a request right after its `struct request`
+        // (`blk_mq_rq_to_pdu()`), and requests are only as aligned as that structure: data
+        // that needs more would be misaligned. Refused when the driver is compiled.
+        const {
+            assert!(
+                core::mem::align_of::<RequestDataWrapper<T>>()
+                    <= core::mem::align_of::<bindings::request>(),
+                "the request data needs more alignment than `struct request` provides"
+            )
+        };
         let tag_set: bindings::blk_mq_tag_set = pin_init::zeroed();
         let tag_set: Result<_> = core::mem::size_of::<RequestDataWrapper<T>>()
             .try_into()
