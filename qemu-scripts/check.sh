@@ -85,6 +85,12 @@ fi
 	echo "RVIRTIO-KTAP-END rvirtio_lint"
 } >>"$lint"
 
+# --- Compile-fail checks: misuses of the abstractions the compiler must refuse --
+"$top/qemu-scripts/compile-fail.sh" "$kdir" "$mo-compile-fail" "$logs/compile-fail.ktap" ||
+	printf '%s\n' "RVIRTIO-KTAP-BEGIN rvirtio_compile_fail" "KTAP version 1" "1..1" \
+		"# qemu-scripts/compile-fail.sh itself failed" "not ok 1 compile_fail_script" \
+		"RVIRTIO-KTAP-END rvirtio_compile_fail" >"$logs/compile-fail.ktap"
+
 say "Harness self-test: report.py on made-up logs"
 "$top/qemu-scripts/report_selftest.py" >"$logs/harness.ktap" || true
 
@@ -108,7 +114,7 @@ vm_rc=0
 rm -f "$logs/initramfs.cpio" "$logs/disk.img" "$logs"/blk-*.img
 
 # Every suite the sources define must show up in the output.
-expect=(rvirtio_lint rvirtio_harness rvirtio_blk_host kmemleak)
+expect=(rvirtio_lint rvirtio_compile_fail rvirtio_harness rvirtio_blk_host kmemleak)
 mapfile -t -O ${#expect[@]} expect < <(
 	cd "$top" && {
 		grep -rhoE '#\[kunit_tests\([a-z0-9_]+\)\]' rust kunit-tests drivers samples 2>/dev/null |
@@ -118,7 +124,7 @@ mapfile -t -O ${#expect[@]} expect < <(
 )
 
 rc=0
-"$top/qemu-scripts/report.py" --log "$logs/console.log" --host-ktap "$lint" --host-ktap "$logs/harness.ktap" \
+"$top/qemu-scripts/report.py" --log "$logs/console.log" --host-ktap "$lint" --host-ktap "$logs/compile-fail.ktap" --host-ktap "$logs/harness.ktap" \
 	--host-ktap "$logs/blk-host.ktap" \
 	--vm-status "$vm_rc" --json "$logs/results.json" \
 	$(printf -- '--expect %s ' "${expect[@]}") >"$logs/report.txt" || rc=$?

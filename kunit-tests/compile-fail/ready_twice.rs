@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Must not compile: making a device ready twice (the second `virtio_device_ready()` would WARN).
+//!
+//! expect: E0382
+
+use kernel::prelude::*;
+
+#[path = "../../rust/bindings/lib.rs"]
+mod bindings;
+
+#[path = "../../rust/kernel"]
+#[allow(dead_code, unreachable_pub, unused_imports)]
+mod rust_kernel {
+    pub(crate) mod block;
+    pub(crate) mod virtio;
+}
+#[allow(unused_imports)]
+use rust_kernel::{
+    block,
+    virtio, //
+};
+
+include!("prelude.rs");
+
+fn check() -> Result {
+    Ok(())
+}
+
+#[allow(dead_code)]
+fn ready_twice(dev: &virtio::Device<kernel::device::Core<'_>>) -> Result {
+    let builder = virtio::Builder::new(dev)?;
+    let found = builder.find(virtio::Affinity::none())?;
+    found.ready();
+    found.ready();
+    Ok(())
+}
