@@ -170,6 +170,14 @@ zeroed_by fallocate_punch_hole_uses_write_zeroes 16 \
 # rvirtio-ro num-queues=1 (QEMU's default is one per vCPU).
 ktap_check mq_disk_has_2_hw_queues sh -c "[ \$(ls /sys/block/$mq/mq | wc -l) = 2 ]"
 ktap_check single_queue_disk_has_1_hw_queue sh -c "[ \$(ls /sys/block/$ro/mq | wc -l) = 1 ]"
+# rvirtio-data has num-queues=64 and the check VM 20 CPUs: one hardware
+# queue per CPU, as with C, whose limit is nr_cpu_ids (rvirtio_blk once had
+# a table of 16 queue names).
+data=$(blk_disk_of_serial rvirtio-data)
+cpus=$(($(cut -d- -f2 /sys/devices/system/cpu/possible) + 1))
+ktap_check guest_has_more_than_16_cpus sh -c "[ $cpus -gt 16 ]"
+ktap_check disk_with_64_queues_has_a_hw_queue_per_cpu sh -c \
+	"[ -n '$data' ] && [ \$(ls /sys/block/$data/mq | wc -l) = $((cpus < 64 ? cpus : 64)) ]"
 
 # --- Geometry (HDIO_GETGEO) -------------------------------------------------
 # QEMU offers VIRTIO_BLK_F_GEOMETRY; for a blank image it guesses 16 heads
