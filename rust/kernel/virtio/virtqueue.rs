@@ -57,6 +57,7 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{
+        aref::ARef,
         atomic::{
             Acquire,
             Atomic,
@@ -237,7 +238,8 @@ impl<H: Callback> HandlerOf<H> {
 struct Slot {
     vq: Atomic<*mut bindings::virtqueue>,
     alive: Atomic<bool>,
-    dev: *mut bindings::virtio_device,
+    // A reference, so that a handle kept after the device is gone can still name it.
+    dev: ARef<Device>,
     index: usize,
     has_callback: bool,
     has_context: bool,
@@ -388,14 +390,8 @@ impl<T: Token> Used<'_, T> {
         let token = unsafe { T::from_raw(raw) };
         let len = writable.and_then(|w| check_used_len(self.len, w));
         if len.is_err() && !self.slot.bad_length_seen.xchg(true, Relaxed) {
-            // SAFETY: The device outlives its queues' handles: every handle holds the slot,
-            // which the device's queue set references until the device is removed, and the
-            // device is only released after that.
-            let dev = unsafe {
-                device::Device::<device::Normal>::from_raw(&raw mut (*self.slot.dev).dev)
-            };
             dev_warn!(
-                dev,
+                self.slot.dev.as_ref(),
                 "queue {}: device reported a used length beyond the buffer; length ignored \
                  (reported once)\n",
                 self.slot.index
@@ -580,7 +576,7 @@ impl<T: Token> Virtqueue<T> {
         cpus: Option<&Cpumask>,
     ) -> Result {
         let slot = &self.notifier.0;
-        if dev.as_raw() != slot.dev {
+        if dev.as_raw() != slot.dev.as_raw() {
             return Err(EINVAL);
         }
         // ORDERING: The teardown, which clears `alive`, runs under the device lock, which the
@@ -764,7 +760,7 @@ impl<'a, 'c> Builder<'a, 'c> {
             Slot {
                 vq: Atomic::new(ptr::null_mut()),
                 alive: Atomic::new(false),
-                dev: self.dev.as_raw(),
+                dev: (&**self.dev).into(),
                 index,
                 has_callback: spec.callback,
                 has_context: spec.context,
