@@ -18,6 +18,7 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod hw_random;
+    pub(crate) mod ida;
     pub(crate) mod virtio;
 }
 #[allow(unused_imports)]

@@ -83,3 +83,25 @@ impl Drop for IdaId<'_> {
         unsafe { bindings::ida_free(self.ida.0.get(), self.id) };
     }
 }
+
+#[cfg(rvirtio_kunit)]
+#[kunit_tests(rvirtio_ida)]
+mod tests {
+    use super::*;
+
+    /// Fails if an ID is handed out twice, not reused once freed (disk names and minors would
+    /// run out, or two disks share them), or beyond the maximum.
+    #[test]
+    fn ids_are_unique_reused_and_bounded() -> Result {
+        let ida = Ida::new();
+        let a = ida.alloc_max(1)?;
+        let b = ida.alloc_max(1)?;
+        assert_eq!((a.get(), b.get()), (0, 1));
+        assert_eq!(ida.alloc_max(1).err(), Some(ENOSPC));
+        drop(a);
+        let c = ida.alloc_max(1)?;
+        assert_eq!(c.get(), 0);
+        drop((b, c));
+        Ok(())
+    }
+}

@@ -56,3 +56,20 @@ pub mod ctrl {
     /// The device carried the command out.
     pub const OK: u8 = bindings::VIRTIO_NET_OK as u8;
 }
+
+#[cfg(rvirtio_kunit)]
+use kernel::prelude::kunit_tests;
+
+#[cfg(rvirtio_kunit)]
+#[kunit_tests(rvirtio_net_protocol)]
+mod tests {
+    /// Fails if a configuration field is read at an offset other than the one the virtio
+    /// specification gives (section 5.1.4): the driver would misread the link status.
+    #[test]
+    fn config_offsets_match_the_specification() {
+        use super::config;
+        assert_eq!(config::STATUS.offset(), 6);
+        assert_eq!(config::MAX_VIRTQUEUE_PAIRS.offset(), 8);
+        assert_eq!(config::MTU.offset(), 10);
+    }
+}
