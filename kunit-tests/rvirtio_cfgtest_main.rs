@@ -391,6 +391,15 @@ impl virtio::Driver for CfgTest {
         })
     }
 
+    fn scan<'bound>(dev: &'bound virtio::Device<Core<'_>>, _this: Pin<&Self>) {
+        // The device is ready: queues (and with them a second `ready()`) are refused.
+        let refused = virtio::Builder::new(dev).and_then(|b| b.find(virtio::Affinity::none()));
+        match refused {
+            Err(e) if e == EBUSY => pr_info!("no queues can be created once the device is ready\n"),
+            _ => pr_err!("queues were created on a ready device\n"),
+        }
+    }
+
     fn unbind<'bound>(_dev: &'bound virtio::Device<Core<'_>>, this: Pin<&Self>) {
         // Under the callback's lock: no callback drops a buffer after this.
         let _rx = this.rx.vq.lock();

@@ -110,3 +110,9 @@ __rust_helper void rust_helper_virtio_cwrite64(struct virtio_device *vdev,
 {
 	virtio_cwrite64(vdev, offset, val);
 }
+
+/* There is no C wrapper for this transport operation; name it like one. */
+__rust_helper u8 rust_helper_virtio_get_status(struct virtio_device *vdev)
+{
+	return vdev->config->get_status(vdev);
+}

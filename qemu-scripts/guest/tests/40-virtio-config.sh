@@ -34,13 +34,14 @@ ktap_check full_ring_gives_buffer_back wait_for "ring of 256 filled with 256 buf
 ktap_check full_ring_has_no_free_descriptor wait_for "a full ring has no free descriptor"
 ktap_check context_refused_on_queue_without_one wait_for "a context is refused on a queue created without one"
 ktap_check queue_affinity_set_in_probe wait_for "the receive queue's interrupt may go to any CPU"
+ktap_check no_queues_once_ready wait_for "no queues can be created once the device is ready"
 # A polled queue without callback (the control queue), a queue polled the NAPI way
 # (transmit), and a receive queue whose callback was bound after the queues existed, each
 # with its own buffer type.
 ktap_check control_queue_command_acknowledged wait_for "control command acknowledged by the device"
 ktap_check transmit_completion_seen_by_poll wait_for "transmitted frame returned by the device, seen by poll"
 ktap_check receive_callback_bound_late wait_for "receive callback: buffer [0-9]* came back with a [0-9]*-byte frame"
-ktap_check no_queue_errors sh -c "! dmesg | grep -E 'rvirtio_cfgtest.*(failed|bad buffer|unexpected|without context took)'"
+ktap_check no_queue_errors sh -c "! dmesg | grep -E 'rvirtio_cfgtest.*(failed|bad buffer|unexpected|without context took|on a ready device)'"
 
 host '{"execute": "set_link", "arguments": {"name": "nic0", "up": false}}'
 ktap_check link_down_reported wait_for "config change 1: status 0x0"

@@ -791,7 +791,9 @@ impl<'a, 'c> Builder<'a, 'c> {
 
     /// Creates the queues (`virtio_find_vqs()`), with `affinity` for their interrupts.
     ///
-    /// A device has at most one set of queues: finding a second fails with `EBUSY`.
+    /// A device has at most one set of queues, created in `probe` before the device is ready:
+    /// finding a second, or finding them once the device is ready (in `scan`, say), fails with
+    /// `EBUSY`.
     pub fn find(self, affinity: Affinity) -> Result<Found<'a, 'c>> {
         let vdev = self.dev.as_raw();
         let n = self.set.entries.len();
@@ -811,9 +813,18 @@ impl<'a, 'c> Builder<'a, 'c> {
         let taken = KVec::from_elem(false, n, GFP_KERNEL)?;
         let id = self.id;
 
-        // SAFETY: `vdev` is valid during probe, under the device lock.
+        // SAFETY: `vdev` is valid in a bus callback, under the device lock.
         if !unsafe { (*vdev).priv_ }.is_null() {
             // `priv` leads removal to the queues: it can only lead to one set.
+            return Err(EBUSY);
+        }
+        // Queues are set up before the device is ready, i.e. in `probe`: not in `scan` or
+        // `unbind`, which also have the device in its `Core` context. This also makes sure
+        // that `Found::ready()` only ever finds a device that is not ready yet.
+        //
+        // SAFETY: `vdev` is valid and bound to this driver, so its transport is set up.
+        let status = u32::from(unsafe { bindings::virtio_get_status(vdev) });
+        if status & bindings::VIRTIO_CONFIG_S_DRIVER_OK != 0 {
             return Err(EBUSY);
         }
         let set = KBox::into_raw(self.set);
@@ -905,9 +916,10 @@ impl Found<'_, '_> {
     /// queues' `Found`, which cannot leave probe: the device is made ready once, after its
     /// queues exist.
     pub fn ready(self) {
-        // SAFETY: The device is being probed, its features are finalised and its queues exist;
-        // it is not ready yet (the virtio core sets `DRIVER_OK` after probe, and this is the
-        // only other place that does, once).
+        // SAFETY: The device is being probed (`find` refuses a device that is ready, and `Found`
+        // cannot outlive the bus callback it was made in), its features are finalised and its
+        // queues exist; it is not ready yet: the virtio core sets `DRIVER_OK` after probe, and
+        // this is the only other place that does, once (it consumes the only `Found`).
         unsafe { bindings::virtio_device_ready(self.dev.as_raw()) };
     }
 }
