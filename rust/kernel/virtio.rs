@@ -81,6 +81,7 @@ pub use self::virtqueue::{
     Pending,
     PollState,
     QueueSpec,
+    Ring,
     Token,
     Used,
     Virtqueue, //

@@ -180,18 +180,22 @@ impl virtio::Callback for Shared {
             return;
         };
         let mut vq = q.vq.lock();
+        let Ok(mut ring) = vq.ring() else {
+            return;
+        };
         let mut last: Option<ARef<Request<BlkOps>>> = None;
         loop {
-            vq.disable_cb();
-            while let Some(used) = vq.get_buf() {
+            ring.disable_cb();
+            while let Some(used) = ring.get_buf() {
                 if let Some(done) = last.replace(used.into_token().into_request()) {
                     Request::complete(done);
                 }
             }
-            if vq.enable_cb() {
+            if ring.enable_cb() {
                 break;
             }
         }
+        drop(ring);
         if let Some(done) = last {
             // The queue may be stopped waiting for room in the ring: there is now.
             done.queue().start_stopped_hw_queues(true);
@@ -286,9 +290,14 @@ impl mq::Operations for BlkOps {
         let token = InFlight::new(rq).map_err(|rq| (EIO, rq))?;
 
         let mut vq = queue.vq.lock();
-        match vq.add(token) {
+        let mut ring = match vq.ring() {
+            Ok(ring) => ring,
+            Err(e) => return Err((e, token.into_request())),
+        };
+        match ring.add(token) {
             Ok(()) => {
-                let notify = is_last && vq.kick_prepare();
+                let notify = is_last && ring.kick_prepare();
+                drop(ring);
                 drop(vq);
                 if notify {
                     queue.notifier.notify();
@@ -298,11 +307,12 @@ impl mq::Operations for BlkOps {
             Err((e, token)) => {
                 // Not lent: the block layer keeps the request and queues it again.
                 let rq = token.into_request();
-                let notify = vq.kick_prepare();
+                let notify = ring.kick_prepare();
                 if e == ENOSPC {
                     // Restarted by the next completion, which takes the same lock.
                     hw_queue.stop();
                 }
+                drop(ring);
                 drop(vq);
                 if notify {
                     queue.notifier.notify();

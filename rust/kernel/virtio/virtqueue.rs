@@ -401,6 +401,136 @@ impl<T: Token> Used<'_, T> {
     }
 }
 
+/// A [`Virtqueue`] opened for a batch of ring operations ([`Virtqueue::ring`]): the queue is
+/// alive, and stays so, for as long as the session lasts.
+///
+/// # Invariants
+///
+/// `vq` is a live virtqueue whose tokens come from `T::into_raw`, created with a context if
+/// `has_context` is set; `_guard` keeps it alive (the teardown waits for a grace period after
+/// marking it dead), and the `&mut` borrow of the `Virtqueue` the session came from makes it
+/// the only user of the serialised operations.
+pub struct Ring<'a, T: Token> {
+    vq: *mut bindings::virtqueue,
+    sg: &'a mut SgStorage,
+    slot: &'a Slot,
+    has_context: bool,
+    _guard: rcu::Guard,
+    _tokens: PhantomData<fn(T) -> T>,
+}
+
+impl<'a, T: Token> Ring<'a, T> {
+    fn add_raw(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
+        let raw = token.into_raw();
+        let mut sg = self.sg.list();
+        // SAFETY: `raw` is an outstanding token that nothing else uses; the list is used up
+        // below, before the token is turned back here, by `get_buf` or by the teardown.
+        let ret = unsafe { T::describe(raw, &mut sg) }.and_then(|()| {
+            // SAFETY: By the type invariant `vq` is alive and this session is its only user; it
+            // was created with a context if `ctx` is not 0 (checked by `add_ctx`); the token
+            // keeps the memory valid until it comes back (`Token`). GFP_ATOMIC: this runs in
+            // an RCU read-side critical section.
+            unsafe { sg.add_to(self.vq, raw, ctx as *mut c_void, bindings::GFP_ATOMIC) }
+        });
+        match ret {
+            Ok(()) => Ok(()),
+            // SAFETY: The ring did not take the buffer, so `raw` is still exclusively ours.
+            Err(e) => Err((e, unsafe { T::from_raw(raw) })),
+        }
+    }
+
+    /// Lends `token`'s buffer to the device.
+    ///
+    /// On failure the token is given back with the error: `ENOSPC` if the ring is full, `EIO`
+    /// if the queue is broken, `E2BIG` if the buffer has more entries than the queue was created
+    /// for, `EINVAL` if it describes memory that cannot be lent.
+    pub fn add(&mut self, token: T) -> Result<(), (Error, T)> {
+        self.add_raw(token, 0)
+    }
+
+    /// Lends a device-writable buffer with a context (`virtqueue_add_inbuf_ctx()`), which
+    /// [`Used::ctx`] gives back with it. The queue must have been created with
+    /// [`QueueSpec::with_context`], and `ctx` must not be 0 (`EINVAL` otherwise).
+    pub fn add_ctx(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
+        if !self.has_context || ctx == 0 {
+            return Err((EINVAL, token));
+        }
+        self.add_raw(token, ctx)
+    }
+
+    /// Takes a buffer the device has used.
+    pub fn get_buf(&mut self) -> Option<Used<'a, T>> {
+        let mut len = 0u32;
+        let mut ctx: *mut c_void = ptr::null_mut();
+        // SAFETY: By the type invariant `vq` is alive and this session is its only user.
+        let token = unsafe {
+            if self.has_context {
+                bindings::virtqueue_get_buf_ctx(self.vq, &mut len, &mut ctx)
+            } else {
+                bindings::virtqueue_get_buf(self.vq, &mut len)
+            }
+        };
+        if token.is_null() {
+            return None;
+        }
+        Some(Used {
+            // SAFETY: By the type invariant every token comes from `T::into_raw`, and the ring
+            // returns each once (from its own state, after checking the used ID).
+            token: unsafe { T::from_raw(token) },
+            len,
+            ctx: ctx as usize,
+            slot: self.slot,
+        })
+    }
+
+    /// Prepares to notify the device of added buffers; returns whether [`Notifier::notify`]
+    /// is needed.
+    pub fn kick_prepare(&mut self) -> bool {
+        // SAFETY: By the type invariant `vq` is alive and this session is its only user.
+        unsafe { bindings::virtqueue_kick_prepare(self.vq) }
+    }
+
+    /// Notifies the device of added buffers (after [`Ring::kick_prepare`] returned `true`).
+    pub fn notify(&self) -> bool {
+        // SAFETY: By the type invariant `vq` is alive.
+        unsafe { bindings::virtqueue_notify(self.vq) }
+    }
+
+    /// Disables used-buffer callbacks (a hint: a callback may still arrive).
+    pub fn disable_cb(&mut self) {
+        // SAFETY: By the type invariant `vq` is alive.
+        unsafe { bindings::virtqueue_disable_cb(self.vq) }
+    }
+
+    /// Re-enables callbacks. Returns `false` if used buffers arrived meanwhile: the caller must
+    /// then process them (and try again), as no callback will announce them.
+    pub fn enable_cb(&mut self) -> bool {
+        // SAFETY: By the type invariant `vq` is alive and this session is its only user.
+        unsafe { bindings::virtqueue_enable_cb(self.vq) }
+    }
+
+    /// Re-enables callbacks and returns the ring's state, which [`Notifier::poll`] compares
+    /// with the used buffers later (the NAPI completion pattern).
+    pub fn enable_cb_prepare(&mut self) -> PollState {
+        // SAFETY: By the type invariant `vq` is alive and this session is its only user.
+        PollState(unsafe { bindings::virtqueue_enable_cb_prepare(self.vq) })
+    }
+
+    /// Re-enables callbacks, asking the device to delay them until most pending buffers are
+    /// used. Returns `false` if many buffers are pending already.
+    pub fn enable_cb_delayed(&mut self) -> bool {
+        // SAFETY: By the type invariant `vq` is alive and this session is its only user.
+        unsafe { bindings::virtqueue_enable_cb_delayed(self.vq) }
+    }
+
+    /// The number of free descriptors.
+    pub fn num_free(&self) -> u32 {
+        // SAFETY: By the type invariant `vq` is alive; the field only changes in ring
+        // operations, of which this session is the only user.
+        unsafe { (*self.vq).num_free }
+    }
+}
+
 /// A virtqueue whose buffers are owned by tokens of type `T`.
 ///
 /// Ring operations take `&mut self`: whoever holds the `Virtqueue` (or the lock around it) is
@@ -439,80 +569,55 @@ impl<T: Token> Virtqueue<T> {
         self.sg.capacity()
     }
 
-    fn add_raw(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
-        let raw = token.into_raw();
-        let mut sg = self.sg.list();
-        // SAFETY: `raw` is an outstanding token that nothing else uses; the list is used up
-        // below, before the token is turned back here, by `get_buf` or by the teardown.
-        let ret = unsafe { T::describe(raw, &mut sg) }.and_then(|()| {
-            self.notifier.with(Err(ENODEV), |vq| {
-                // SAFETY: `vq` is alive and `&mut self` serialises the ring operations; it was
-                // created with a context if `ctx` is not 0 (type invariant, checked by the
-                // callers); the token keeps the memory valid until it comes back (`Token`).
-                // GFP_ATOMIC: this runs in an RCU read-side critical section.
-                unsafe { sg.add_to(vq, raw, ctx as *mut c_void, bindings::GFP_ATOMIC) }
-            })
-        });
-        match ret {
-            Ok(()) => Ok(()),
-            // SAFETY: The ring did not take the buffer, so `raw` is still exclusively ours.
-            Err(e) => Err((e, unsafe { T::from_raw(raw) })),
-        }
-    }
-
-    /// Lends `token`'s buffer to the device.
+    /// Opens the ring for a batch of operations: one RCU read-side critical section and one
+    /// check that the queue is alive for all of them, rather than one per operation. Fails with
+    /// `ENODEV` after teardown.
     ///
-    /// On failure the token is given back with the error: `ENOSPC` if the ring is full, `EIO`
-    /// if the queue is broken, `ENODEV` after teardown, `E2BIG` if the buffer has more entries
-    /// than the queue was created for, `EINVAL` if it describes memory that cannot be lent.
-    pub fn add(&mut self, token: T) -> Result<(), (Error, T)> {
-        self.add_raw(token, 0)
-    }
-
-    /// Lends a device-writable buffer with a context (`virtqueue_add_inbuf_ctx()`), which
-    /// [`Used::ctx`] gives back with it. The queue must have been created with
-    /// [`QueueSpec::with_context`], and `ctx` must not be 0 (`EINVAL` otherwise).
-    pub fn add_ctx(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
-        if !self.has_context || ctx == 0 {
-            return Err((EINVAL, token));
+    /// The session cannot sleep (it is an RCU read-side critical section); keep it short.
+    #[inline]
+    pub fn ring(&mut self) -> Result<Ring<'_, T>> {
+        let guard = rcu::read_lock();
+        let slot = &self.notifier.0;
+        // ORDERING: As in `Notifier::with`.
+        if !slot.alive.load(Acquire) {
+            return Err(ENODEV);
         }
-        self.add_raw(token, ctx)
-    }
-
-    /// Takes a buffer the device has used.
-    pub fn get_buf(&mut self) -> Option<Used<'_, T>> {
-        let mut len = 0u32;
-        let mut ctx: *mut c_void = ptr::null_mut();
-        let has_context = self.has_context;
-        let token = self.notifier.with(ptr::null_mut(), |vq| {
-            // SAFETY: `vq` is alive and `&mut self` serialises the ring operations.
-            unsafe {
-                if has_context {
-                    bindings::virtqueue_get_buf_ctx(vq, &mut len, &mut ctx)
-                } else {
-                    bindings::virtqueue_get_buf(vq, &mut len)
-                }
-            }
-        });
-        if token.is_null() {
-            return None;
-        }
-        Some(Used {
-            // SAFETY: By the type invariant every token comes from `T::into_raw`, and the ring
-            // returns each once (from its own state, after checking the used ID).
-            token: unsafe { T::from_raw(token) },
-            len,
-            ctx: ctx as usize,
-            slot: &self.notifier.0,
+        // INVARIANT: `vq` is alive, and stays so while `guard` is held; `&mut self` makes this
+        // session the only user of the ring operations.
+        Ok(Ring {
+            vq: slot.vq.load(Relaxed),
+            sg: &mut self.sg,
+            slot,
+            has_context: self.has_context,
+            _guard: guard,
+            _tokens: PhantomData,
         })
     }
 
-    /// Prepares to notify the device of added buffers; returns whether [`Notifier::notify`]
-    /// is needed. A broken or torn down queue needs none.
+    /// Lends `token`'s buffer to the device (see [`Ring::add`]).
+    pub fn add(&mut self, token: T) -> Result<(), (Error, T)> {
+        match self.ring() {
+            Ok(mut ring) => ring.add(token),
+            Err(e) => Err((e, token)),
+        }
+    }
+
+    /// Lends a device-writable buffer with a context (see [`Ring::add_ctx`]).
+    pub fn add_ctx(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
+        match self.ring() {
+            Ok(mut ring) => ring.add_ctx(token, ctx),
+            Err(e) => Err((e, token)),
+        }
+    }
+
+    /// Takes a buffer the device has used (see [`Ring::get_buf`]).
+    pub fn get_buf(&mut self) -> Option<Used<'_, T>> {
+        self.ring().ok()?.get_buf()
+    }
+
+    /// Prepares to notify the device of added buffers (see [`Ring::kick_prepare`]).
     pub fn kick_prepare(&mut self) -> bool {
-        // SAFETY: `vq` is alive and `&mut self` serialises the ring operations.
-        self.notifier
-            .with(false, |vq| unsafe { bindings::virtqueue_kick_prepare(vq) })
+        self.ring().is_ok_and(|mut ring| ring.kick_prepare())
     }
 
     /// Prepares and sends a notification. Returns `false` if the queue is broken or gone.
@@ -520,31 +625,21 @@ impl<T: Token> Virtqueue<T> {
         !self.kick_prepare() || self.notify()
     }
 
-    /// Re-enables callbacks. Returns `false` if used buffers arrived meanwhile: the caller must
-    /// then process them (and try again), as no callback will announce them.
+    /// Re-enables callbacks (see [`Ring::enable_cb`]).
     pub fn enable_cb(&mut self) -> bool {
-        // SAFETY: `vq` is alive and `&mut self` serialises the ring operations.
-        self.notifier
-            .with(true, |vq| unsafe { bindings::virtqueue_enable_cb(vq) })
+        self.ring().map_or(true, |mut ring| ring.enable_cb())
     }
 
-    /// Re-enables callbacks and returns the ring's state, which [`Notifier::poll`] compares
-    /// with the used buffers later (the NAPI completion pattern).
+    /// Re-enables callbacks and returns the ring's state (see [`Ring::enable_cb_prepare`]).
     pub fn enable_cb_prepare(&mut self) -> PollState {
-        // SAFETY: `vq` is alive and `&mut self` serialises the ring operations.
-        PollState(
-            self.notifier
-                .with(0, |vq| unsafe { bindings::virtqueue_enable_cb_prepare(vq) }),
-        )
+        self.ring()
+            .map_or(PollState(0), |mut ring| ring.enable_cb_prepare())
     }
 
-    /// Re-enables callbacks, asking the device to delay them until most pending buffers are
-    /// used. Returns `false` if many buffers are pending already.
+    /// Re-enables callbacks with a delay (see [`Ring::enable_cb_delayed`]).
     pub fn enable_cb_delayed(&mut self) -> bool {
-        // SAFETY: `vq` is alive and `&mut self` serialises the ring operations.
-        self.notifier.with(true, |vq| unsafe {
-            bindings::virtqueue_enable_cb_delayed(vq)
-        })
+        self.ring()
+            .map_or(true, |mut ring| ring.enable_cb_delayed())
     }
 
     /// The number of free descriptors (0 after teardown).
