@@ -10,7 +10,9 @@
 # updates Documentation/benchmark.rst. Not part of `make check`.
 #
 # Environment: BENCH_ROUNDS (5), BENCH_RUNTIME (5 s per job), BENCH_RAMP
-# (2 s per job), KDIR=<your build>, RVIRTIO_ACCEL=tcg|kvm,
+# (2 s per job), BENCH_CLOCK=wall|icount (wall: host time; icount: guest
+# time follows guest instructions, so rows compare instructions per I/O and
+# a loaded host does not move them), KDIR=<your build>, RVIRTIO_ACCEL=tcg|kvm,
 # BENCH_DOC=<file> (default Documentation/benchmark.rst; empty: none).
 
 set -euo pipefail
@@ -21,6 +23,12 @@ top=$RVIRTIO_TOP
 rounds=${BENCH_ROUNDS:-5}
 runtime=${BENCH_RUNTIME:-5}
 ramp=${BENCH_RAMP:-2}
+clock=${BENCH_CLOCK:-wall}
+case $clock in
+wall | icount) ;;
+*) die "BENCH_CLOCK must be wall or icount" ;;
+esac
+export RVIRTIO_CLOCK=$clock
 for v in "$rounds" "$runtime" "$ramp"; do
 	[[ $v =~ ^[0-9]+$ ]] || die "BENCH_ROUNDS, BENCH_RUNTIME and BENCH_RAMP must be whole numbers"
 done
@@ -41,7 +49,7 @@ build_modules "$kdir" "$mo"
 # check; a generous margin for a loaded host.
 jobs_time=$((rounds * 2 * 6 * (runtime + ramp + 3)))
 timeout=${RVIRTIO_VM_TIMEOUT:-$((300 + jobs_time * 2))}
-say "Benchmark: $rounds rounds, ${ramp}s ramp + ${runtime}s per fio job (about $(((jobs_time + 90) / 60)) minutes)"
+say "Benchmark ($clock clock): $rounds rounds, ${ramp}s ramp + ${runtime}s per fio job (about $(((jobs_time + 90) / 60)) minutes)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 vm_start=$(date +%s)
 rc=0
@@ -55,6 +63,6 @@ rm -f "$out/initramfs.cpio"
 
 doc=${BENCH_DOC-$top/Documentation/benchmark.rst}
 "$top/qemu-scripts/bench-report.py" --log "$out/console.log" --vm-status $rc \
-	--out "$out" ${doc:+--doc "$doc"} --vm-time $vm_time \
+	--out "$out" ${doc:+--doc "$doc"} --vm-time $vm_time --clock "$clock" \
 	--host-load "$load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
 say "make bench: done in $(($(date +%s) - start))s (VM ${vm_time}s); console log: $out/console.log"
