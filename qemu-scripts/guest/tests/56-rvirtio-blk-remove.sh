@@ -126,6 +126,35 @@ else
 	ktap_fail data_intact_after_rebind "disk '$d0', sha256 before $sha_before, after $sha_after"
 fi
 
+# --- A disk's index stays taken while the disk is open ------------------------
+# An open disk outlives the binding of its device: its name and minors are
+# released when it is closed (free_disk), not at unbind, so the disk of the
+# device bound again meanwhile gets another name; once closed, the name is
+# free again.
+old=$d0
+exec 7<"/dev/$old"
+ktap_check unbind_with_disk_open blk_unbind "$BLK_DRIVER" "$v0"
+ktap_check rebind_with_old_disk_open blk_bind "$BLK_DRIVER" "$v0"
+new=$(blk_disk_of "$v0")
+if [ -n "$new" ] && [ "$new" != "$old" ]; then
+	ktap_ok index_kept_while_old_disk_open
+else
+	ktap_fail index_kept_while_old_disk_open "old disk $old still open, new disk '$new'"
+fi
+exec 7<&-
+# The closed disk is released after an RCU grace period (its block device
+# inode is freed from an RCU callback): try a few times.
+rebind_old_name() {
+	{ [ -z "$(blk_driver_of "$v0")" ] || blk_unbind "$BLK_DRIVER" "$v0"; } &&
+		blk_bind "$BLK_DRIVER" "$v0" && [ "$(blk_disk_of "$v0")" = "$old" ]
+}
+if blk_wait 10 rebind_old_name; then
+	ktap_ok index_free_again_after_close
+else
+	ktap_fail index_free_again_after_close "expected $old again, got '$(blk_disk_of "$v0")'"
+fi
+d0=$(blk_disk_of "$v0")
+
 # --- Surprise removal by the host under I/O ----------------------------------
 # A reader-writer loop on rvirtio-hot with O_DIRECT, until its I/O fails;
 # then QMP device_del. The PCI hotplug driver removes the device (after the

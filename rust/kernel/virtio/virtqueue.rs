@@ -18,7 +18,7 @@
 //!   under the lock its driver chooses (`SpinLockIrq<Virtqueue<T>>` for a block hardware queue).
 //!   The operations that the ring allows without serialisation (notifying the device,
 //!   disabling callbacks, polling for used buffers) are on [`Notifier`], which can be cloned
-//!   and used outside the lock.
+//!   and used outside the lock. A batch of operations opens the queue once ([`Ring`]).
 //! - **Late-bound callbacks.** A queue's used-buffer callback reaches the [`Callback`] that the
 //!   driver sets with [`Virtqueue::set_callback`] once the state it needs exists (after the
 //!   queues were created). Until then, callbacks of that queue are ignored.
