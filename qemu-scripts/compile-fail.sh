@@ -3,19 +3,19 @@
 #
 # compile-fail.sh KDIR MO KTAP
 #
-# Builds each source of kunit-tests/compile-fail/ (but prelude.rs, which
-# each includes) alone against KDIR (into
-# MO) and writes the KTAP suite rvirtio_compile_fail to KTAP: a case passes
-# only if the build fails and every error the compiler reports matches its
-# `//! expect:` line (an extended regular expression), so a misuse that
-# compiles, or a source that also fails for another reason, is a failure.
+# Builds each case of kunit-tests/compile-fail/ (every source but the crate
+# root that includes it) alone against KDIR, into MO, and writes the KTAP
+# suite rvirtio_compile_fail to KTAP: a case passes only if the build fails
+# and every error the compiler reports matches its `// expect:` line (an
+# extended regular expression), so a misuse that compiles, or a source that
+# also fails for another reason, is a failure.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 kdir=$1 mo=$2 ktap=$3
 top=$RVIRTIO_TOP
 
-mapfile -t cases < <(cd "$top/kunit-tests/compile-fail" && ls ./*.rs | grep -v "^\./prelude\.rs$" | sed 's|^\./||; s|\.rs$||' | sort)
+mapfile -t cases < <(cd "$top/kunit-tests/compile-fail" && ls ./*.rs | grep -v "^\./rvirtio_compile_fail_main\.rs$" | sed 's|^\./||; s|\.rs$||' | sort)
 {
 	echo "RVIRTIO-KTAP-BEGIN rvirtio_compile_fail"
 	echo "KTAP version 1"
@@ -25,7 +25,7 @@ n=0
 for c in "${cases[@]}"; do
 	n=$((n + 1))
 	src=$top/kunit-tests/compile-fail/$c.rs
-	expect=$(sed -n 's|^//! expect: ||p' "$src")
+	expect=$(sed -n 's|^// expect: ||p' "$src")
 	log=$mo/$c.log
 	mkdir -p "$mo"
 	say "Compile-fail: $c (expects: $expect)"

@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Must not compile: a configuration field that is not aligned to its width.
-//!
-//! expect: unaligned configuration field
-
-use kernel::prelude::*;
-
-#[path = "../../rust/bindings/lib.rs"]
-mod bindings;
-
-#[path = "../../rust/kernel"]
-#[allow(dead_code, unreachable_pub, unused_imports)]
-mod rust_kernel {
-    pub(crate) mod block;
-    pub(crate) mod virtio;
-}
-#[allow(unused_imports)]
-use rust_kernel::{
-    block,
-    virtio, //
-};
-
-include!("prelude.rs");
+// Must not compile: a configuration field that is not aligned to its width.
+//
+// expect: unaligned configuration field
 
 fn check() -> Result {
     Ok(())

@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Must not compile: lending a request to the device and then handing it back to the block layer with an error.
-//!
-//! expect: E0382
-
-use kernel::prelude::*;
-
-#[path = "../../rust/bindings/lib.rs"]
-mod bindings;
-
-#[path = "../../rust/kernel"]
-#[allow(dead_code, unreachable_pub, unused_imports)]
-mod rust_kernel {
-    pub(crate) mod block;
-    pub(crate) mod virtio;
-}
-#[allow(unused_imports)]
-use rust_kernel::{
-    block,
-    virtio, //
-};
-
-include!("prelude.rs");
+// Must not compile: lending a request to the device and then handing it back to the block layer with an error.
+//
+// expect: E0382
 
 fn check() -> Result {
     Ok(())

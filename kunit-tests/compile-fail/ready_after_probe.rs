@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Must not compile: keeping the queues' `Found` beyond probe, to make the device ready later.
-//!
-//! expect: lifetime may not live long enough|borrowed data escapes|does not live long enough
-
-use kernel::prelude::*;
-
-#[path = "../../rust/bindings/lib.rs"]
-mod bindings;
-
-#[path = "../../rust/kernel"]
-#[allow(dead_code, unreachable_pub, unused_imports)]
-mod rust_kernel {
-    pub(crate) mod block;
-    pub(crate) mod virtio;
-}
-#[allow(unused_imports)]
-use rust_kernel::{
-    block,
-    virtio, //
-};
-
-include!("prelude.rs");
+// Must not compile: keeping the queues' `Found` beyond probe, to make the device ready later.
+//
+// expect: lifetime may not live long enough|borrowed data escapes|does not live long enough
 
 fn check() -> Result {
     Ok(())

@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Must not compile: per-request driver data that needs more alignment than `struct request` gives.
-//!
-//! expect: the request data needs more alignment
-
-use kernel::prelude::*;
-
-#[path = "../../rust/bindings/lib.rs"]
-mod bindings;
-
-#[path = "../../rust/kernel"]
-#[allow(dead_code, unreachable_pub, unused_imports)]
-mod rust_kernel {
-    pub(crate) mod block;
-    pub(crate) mod virtio;
-}
-#[allow(unused_imports)]
-use rust_kernel::{
-    block,
-    virtio, //
-};
-
-include!("prelude.rs");
+// Must not compile: per-request driver data that needs more alignment than `struct request` gives.
+//
+// expect: the request data needs more alignment
 
 use block::mq::{
     HwQueue,

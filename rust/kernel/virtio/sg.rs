@@ -71,17 +71,12 @@ impl SgStorage {
 
     /// A new, empty list in this storage.
     pub(crate) fn list<'a>(&mut self) -> SgList<'_, 'a> {
+        // INVARIANT: The list borrows the storage's entries for as long as it exists.
         SgList {
             entries: self.entries.as_mut_ptr(),
             ptrs: self.ptrs.as_mut_ptr(),
             capacity: self.ptrs.len(),
-            out: 0,
-            in_: 0,
-            writable_bytes: 0,
-            external: false,
-            trusted: 0..0,
-            _storage: PhantomData,
-            _memory: PhantomData,
+            ..SgList::counting()
         }
     }
 }
