@@ -48,7 +48,6 @@ use kernel::{
         from_result,
         to_result, //
     },
-    new_mutex,
     prelude::*,
     str::CStr,
     sync::{
@@ -56,8 +55,11 @@ use kernel::{
             ARef,
             AlwaysRefCounted, //
         },
-        Arc,
-        Mutex, //
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
     },
     types::Opaque,
     ThisModule, //
@@ -270,21 +272,32 @@ impl Device<device::Bound> {
 /// The bound device, from where none is at hand (a sysfs attribute of the driver's disk, say).
 ///
 /// Created in probe; [`BoundDevice::with`] runs a function with the device while it is bound
-/// and fails with `ENODEV` once it is not. Unlike an RCU-protected [`Devres`] access, the
-/// function may sleep (configuration accessors do): the state is under a mutex, and the
-/// [`Devres`] that clears it when the device is unbound takes the same mutex.
+/// and fails with `ENODEV` once it is not. The function may sleep (configuration accessors
+/// do), so the revocation is the kernel's sleepable RCU ([`Srcu`]) rather than the RCU that
+/// [`Revocable`] and [`Devres::try_access`] use: the [`Devres`] that marks the device unbound
+/// when it is unbound waits for an SRCU grace period, so no function still runs with it.
+/// Dropping the handle may sleep, as dropping a [`Devres`] does.
 ///
 /// [`Devres`]: kernel::devres::Devres
+/// [`Devres::try_access`]: kernel::devres::Devres::try_access
+/// [`Revocable`]: kernel::revocable::Revocable
+/// [`Srcu`]: kernel::sync::Srcu
 pub struct BoundDevice {
     state: Arc<BoundState>,
     _unbind: kernel::devres::Devres<Unbinder>,
 }
 
+/// # Invariants
+///
+/// While `bound` is `true` and an SRCU read lock of `srcu` taken after it was read `true` is
+/// held, `dev` is bound: the [`Unbinder`] clears `bound` and waits for `srcu` before the
+/// driver core unbinds the device.
 #[pin_data]
 struct BoundState {
     dev: ARef<Device>,
+    bound: Atomic<bool>,
     #[pin]
-    bound: Mutex<bool>,
+    srcu: kernel::sync::Srcu,
 }
 
 /// Marks the device unbound when the devres machinery drops it (at unbind).
@@ -292,7 +305,10 @@ struct Unbinder(Arc<BoundState>);
 
 impl Drop for Unbinder {
     fn drop(&mut self) {
-        *self.0.bound.lock() = false;
+        // ORDERING: The grace period below orders this with every read-side section.
+        self.0.bound.store(false, Relaxed);
+        // Every `BoundDevice::with` that saw the device bound is done after this.
+        self.0.srcu.synchronize();
     }
 }
 
@@ -303,7 +319,8 @@ impl Device<device::Bound> {
         let state = Arc::pin_init(
             try_pin_init!(BoundState {
                 dev,
-                bound <- new_mutex!(true),
+                bound: Atomic::new(true),
+                srcu <- kernel::sync::Srcu::new(c"virtio_bound_device", kernel::static_lock_class!()),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -317,15 +334,17 @@ impl Device<device::Bound> {
 }
 
 impl BoundDevice {
-    /// Runs `f` with the device if it is still bound (`ENODEV` otherwise). `f` runs under a
-    /// mutex that unbinding also takes: it must not wait for the device to be unbound.
+    /// Runs `f` with the device if it is still bound (`ENODEV` otherwise). `f` may sleep, but
+    /// must not wait for the device to be unbound: unbinding waits for it.
     pub fn with<R>(&self, f: impl FnOnce(&Device<device::Bound>) -> R) -> Result<R> {
-        let bound = self.state.bound.lock();
-        if !*bound {
+        let _guard = self.state.srcu.read_lock();
+        // ORDERING: `Relaxed`: the SRCU grace period the `Unbinder` waits for after clearing
+        // `bound` orders this read-side section with the unbind.
+        if !self.state.bound.load(Relaxed) {
             return Err(ENODEV);
         }
-        // SAFETY: `bound` is true, so the `Unbinder` has not run: the device is bound, and
-        // stays so while the lock is held (unbinding waits for it).
+        // SAFETY: `bound` was read `true` under the SRCU read lock, so the device is bound and
+        // stays so while the lock is held (type invariant of `BoundState`).
         let dev = unsafe {
             &*core::ptr::from_ref::<Device>(&self.state.dev).cast::<Device<device::Bound>>()
         };
