@@ -365,24 +365,27 @@ pub unsafe trait DeviceConfig {
 }
 
 mod private {
-    pub trait Sealed {}
+    use super::*;
+
+    /// The accessors of [`ConfigValue`](super::ConfigValue). They take any offset, so they are
+    /// not reachable from outside this module: only [`ConfigSpace`](super::ConfigSpace) calls
+    /// them, with the offset of a checked [`ConfigField`](super::ConfigField).
+    pub trait Sealed: Sized {
+        fn read(dev: &Device<device::Bound>, offset: u32) -> Self;
+        fn write(dev: &Device<device::Bound>, offset: u32, value: Self);
+    }
 }
 
 /// The types of configuration fields: accessed with the `virtio_cread*()`/`virtio_cwrite*()`
 /// of their width, which convert from the device's byte order.
-pub trait ConfigValue: Copy + private::Sealed {
-    #[doc(hidden)]
-    fn read(dev: &Device<device::Bound>, offset: u32) -> Self;
-    #[doc(hidden)]
-    fn write(dev: &Device<device::Bound>, offset: u32, value: Self);
-}
+pub trait ConfigValue: Copy + private::Sealed {}
 
 macro_rules! config_value {
     ($($ty:ty, $cread:ident, $cwrite:ident;)*) => {
         $(
-            impl private::Sealed for $ty {}
+            impl ConfigValue for $ty {}
 
-            impl ConfigValue for $ty {
+            impl private::Sealed for $ty {
                 fn read(dev: &Device<device::Bound>, offset: u32) -> Self {
                     // SAFETY: The device is bound, so its transport's `config` operations are
                     // valid. `offset` comes from a `ConfigField` of the device's configuration
@@ -485,12 +488,12 @@ pub struct ConfigSpace<'a, C> {
 impl<C: DeviceConfig> ConfigSpace<'_, C> {
     /// Reads `field`.
     pub fn read<T: ConfigValue>(&self, field: ConfigField<C, T>) -> T {
-        T::read(self.dev, field.offset)
+        <T as private::Sealed>::read(self.dev, field.offset)
     }
 
     /// Writes `value` to `field`.
     pub fn write<T: ConfigValue>(&self, field: ConfigField<C, T>, value: T) {
-        T::write(self.dev, field.offset, value)
+        <T as private::Sealed>::write(self.dev, field.offset, value)
     }
 
     fn generation(&self) -> u32 {
