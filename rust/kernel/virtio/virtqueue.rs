@@ -150,8 +150,9 @@ unsafe impl<B: Buffer> Token for KBox<B> {
 
 /// The handler of a queue's used-buffer notifications.
 pub trait Callback: Send + Sync + 'static {
-    /// Called in hard-interrupt context when the device has used buffers on `queue`; must not
-    /// sleep. A handler that hands the queue's processing to another context (NAPI) disables
+    /// Called in interrupt context when the device has used buffers on `queue` (hard IRQ for
+    /// virtio_pci and virtio_mmio; with interrupts disabled for transports that call back from
+    /// a work item, such as VDUSE); must not sleep. A handler that hands the queue's processing to another context (NAPI) disables
     /// further callbacks here with [`Notifier::disable_cb`].
     fn callback(&self, queue: &Notifier);
 }
@@ -235,6 +236,7 @@ impl<H: Callback> HandlerOf<H> {
 ///   dereferenced inside an RCU read-side critical section that found `alive` set.
 /// - `handler` is null or comes from `Arc::into_raw` of the type `handler_vtable` was made
 ///   for; it is set once, and released once (by teardown or by `drop`).
+/// - `has_callback` and `has_context` are what the queue was created with (`virtqueue_info`).
 struct Slot {
     vq: Atomic<*mut bindings::virtqueue>,
     alive: Atomic<bool>,
@@ -290,18 +292,26 @@ impl Drop for Slot {
 pub struct Notifier(Arc<Slot>);
 
 impl Notifier {
-    /// Runs `f` with the queue if it is alive, inside an RCU read-side critical section that
-    /// keeps it so (see the type invariants of `Slot`); `dead` otherwise.
+    /// The queue, if it is alive; it stays so while `_guard` is held (see the type invariants
+    /// of `Slot`).
     #[inline]
-    fn with<R>(&self, dead: R, f: impl FnOnce(*mut bindings::virtqueue) -> R) -> R {
-        let _guard = rcu::read_lock();
+    fn live(&self, _guard: &rcu::Guard) -> Option<*mut bindings::virtqueue> {
         // ORDERING: `Acquire` pairs with the `Release` that published `vq` with `alive`.
         // Teardown clears `alive` and then waits for a grace period, which orders it with
-        // this read-side section either way.
-        if !self.0.alive.load(Acquire) {
-            return dead;
+        // the caller's read-side section either way.
+        if self.0.alive.load(Acquire) {
+            Some(self.0.vq.load(Relaxed))
+        } else {
+            None
         }
-        f(self.0.vq.load(Relaxed))
+    }
+
+    /// Runs `f` with the queue if it is alive, inside an RCU read-side critical section that
+    /// keeps it so; `dead` otherwise.
+    #[inline]
+    fn with<R>(&self, dead: R, f: impl FnOnce(*mut bindings::virtqueue) -> R) -> R {
+        let guard = rcu::read_lock();
+        self.live(&guard).map_or(dead, f)
     }
 
     /// The queue's index among the device's queues.
@@ -337,10 +347,9 @@ impl Notifier {
 
     /// Calls the queue's handler, if one is set and the queue is alive.
     fn call_handler(&self) {
-        let _guard = rcu::read_lock();
-        // ORDERING: As in `with`: teardown waits for this section before it releases the
-        // handler.
-        if !self.0.alive.load(Acquire) {
+        let guard = rcu::read_lock();
+        // Teardown waits for this section before it releases the handler.
+        if self.live(&guard).is_none() {
             return;
         }
         // ORDERING: `Acquire` pairs with the `Release` in `set_callback`, which wrote the
@@ -406,15 +415,13 @@ impl<T: Token> Used<'_, T> {
 ///
 /// # Invariants
 ///
-/// `vq` is a live virtqueue whose tokens come from `T::into_raw`, created with a context if
-/// `has_context` is set; `_guard` keeps it alive (the teardown waits for a grace period after
+/// `vq` is the live virtqueue of `slot`, whose tokens come from `T::into_raw`; `_guard` keeps it alive (the teardown waits for a grace period after
 /// marking it dead), and the `&mut` borrow of the `Virtqueue` the session came from makes it
 /// the only user of the serialised operations.
 pub struct Ring<'a, T: Token> {
     vq: *mut bindings::virtqueue,
     sg: &'a mut SgStorage,
     slot: &'a Slot,
-    has_context: bool,
     _guard: rcu::Guard,
     _tokens: PhantomData<fn(T) -> T>,
 }
@@ -452,7 +459,7 @@ impl<'a, T: Token> Ring<'a, T> {
     /// [`Used::ctx`] gives back with it. The queue must have been created with
     /// [`QueueSpec::with_context`], and `ctx` must not be 0 (`EINVAL` otherwise).
     pub fn add_ctx(&mut self, token: T, ctx: usize) -> Result<(), (Error, T)> {
-        if !self.has_context || ctx == 0 {
+        if !self.slot.has_context || ctx == 0 {
             return Err((EINVAL, token));
         }
         self.add_raw(token, ctx)
@@ -464,7 +471,7 @@ impl<'a, T: Token> Ring<'a, T> {
         let mut ctx: *mut c_void = ptr::null_mut();
         // SAFETY: By the type invariant `vq` is alive and this session is its only user.
         let token = unsafe {
-            if self.has_context {
+            if self.slot.has_context {
                 bindings::virtqueue_get_buf_ctx(self.vq, &mut len, &mut ctx)
             } else {
                 bindings::virtqueue_get_buf(self.vq, &mut len)
@@ -539,12 +546,10 @@ impl<'a, T: Token> Ring<'a, T> {
 ///
 /// # Invariants
 ///
-/// Every token in the ring comes from `T::into_raw`, and the queue was created with a context
-/// if `has_context` is set.
+/// Every token in the ring comes from `T::into_raw`.
 pub struct Virtqueue<T: Token> {
     notifier: Notifier,
     sg: SgStorage,
-    has_context: bool,
     // Owns `T`s; a function pointer keeps the queue `Send`/`Sync` independently of `T`'s
     // auto traits, which `T: Send` covers.
     _tokens: PhantomData<fn(T) -> T>,
@@ -577,18 +582,13 @@ impl<T: Token> Virtqueue<T> {
     #[inline]
     pub fn ring(&mut self) -> Result<Ring<'_, T>> {
         let guard = rcu::read_lock();
-        let slot = &self.notifier.0;
-        // ORDERING: As in `Notifier::with`.
-        if !slot.alive.load(Acquire) {
-            return Err(ENODEV);
-        }
+        let vq = self.notifier.live(&guard).ok_or(ENODEV)?;
         // INVARIANT: `vq` is alive, and stays so while `guard` is held; `&mut self` makes this
         // session the only user of the ring operations.
         Ok(Ring {
-            vq: slot.vq.load(Relaxed),
+            vq,
             sg: &mut self.sg,
-            slot,
-            has_context: self.has_context,
+            slot: &self.notifier.0,
             _guard: guard,
             _tokens: PhantomData,
         })
@@ -778,10 +778,8 @@ static NEXT_SET_ID: Atomic<u64> = Atomic::new(1);
 struct Entry {
     notifier: Notifier,
     // Takes back and drops the buffers still in the queue, as the token type it was made for.
-    drain: unsafe fn(*mut bindings::virtqueue) -> usize,
+    drain: unsafe fn(*mut bindings::virtqueue),
     name: CString,
-    callback: bool,
-    context: bool,
 }
 
 /// The virtqueues of a device, reached from `virtio_device.priv` by the callbacks and by the
@@ -796,18 +794,16 @@ struct QueueSet {
 ///
 /// `vq` must be a valid virtqueue whose tokens all come from `T::into_raw`, that the device no
 /// longer uses (it is reset) and that nothing else uses.
-unsafe fn drain<T: Token>(vq: *mut bindings::virtqueue) -> usize {
-    let mut n = 0;
+unsafe fn drain<T: Token>(vq: *mut bindings::virtqueue) {
     loop {
         // SAFETY: By the safety requirements `vq` is valid, reset and unused.
         let token = unsafe { bindings::virtqueue_detach_unused_buf(vq) };
         if token.is_null() {
-            return n;
+            return;
         }
         // SAFETY: By the safety requirements the token comes from `T::into_raw`; the ring
         // returns it once.
         drop(unsafe { T::from_raw(token) });
-        n += 1;
     }
 }
 
@@ -871,8 +867,6 @@ impl<'a, 'c> Builder<'a, 'c> {
                 notifier: Notifier(slot),
                 drain: drain::<T>,
                 name: spec.name,
-                callback: spec.callback,
-                context: spec.context,
             },
             GFP_KERNEL,
         )?;
@@ -895,11 +889,16 @@ impl<'a, 'c> Builder<'a, 'c> {
         let nvqs = u32::try_from(n).map_err(|_| EINVAL)?;
         let mut infos = KVec::with_capacity(n, GFP_KERNEL)?;
         for e in self.set.entries.iter() {
+            let slot = &e.notifier.0;
             infos.push(
                 bindings::virtqueue_info {
                     name: e.name.as_char_ptr(),
-                    callback: if e.callback { Some(vq_callback) } else { None },
-                    ctx: e.context,
+                    callback: if slot.has_callback {
+                        Some(vq_callback)
+                    } else {
+                        None
+                    },
+                    ctx: slot.has_context,
                 },
                 GFP_KERNEL,
             )?;
@@ -998,7 +997,6 @@ impl Found<'_, '_> {
         Ok(Virtqueue {
             notifier: entry.notifier.clone(),
             sg: pending.sg,
-            has_context: entry.context,
             _tokens: PhantomData,
         })
     }
