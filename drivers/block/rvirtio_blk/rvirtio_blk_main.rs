@@ -223,11 +223,13 @@ fn header_for(rq: &Request<BlkOps>, little_endian: bool) -> Result<OutHeader> {
     ))
 }
 
-fn ranges_for(rq: &Request<BlkOps>) -> Result<KVec<Range>> {
+/// The ranges of a discard or write-zeroes request; `None` for other requests, which have
+/// none (and so cost no allocation).
+fn ranges_for(rq: &Request<BlkOps>) -> Result<Option<KVec<Range>>> {
     let flags = match rq.command() {
         Command::WriteZeroes if !rq.is_nounmap() => vblk::WRITE_ZEROES_FLAG_UNMAP,
         Command::Discard | Command::WriteZeroes => 0,
-        _ => return Ok(KVec::new()),
+        _ => return Ok(None),
     };
     let mut ranges = KVec::with_capacity(usize::from(rq.nr_discard_segments()), GFP_ATOMIC)?;
     let mut res = Ok(());
@@ -237,7 +239,7 @@ fn ranges_for(rq: &Request<BlkOps>) -> Result<KVec<Range>> {
         }
     });
     res?;
-    Ok(ranges)
+    Ok(Some(ranges))
 }
 
 /// Fills in what the device reads before the data and maps the data.
@@ -253,7 +255,12 @@ fn prepare(rq: &mut ARef<Request<BlkOps>>, little_endian: bool) -> Result {
         if let Some(header) = header {
             data.header = header;
         }
-        data.ranges = ranges;
+        match ranges {
+            Some(ranges) => data.ranges = ranges,
+            // Keeps the allocation of an earlier discard of this request, if any: replacing
+            // the vector would free it (or call the allocator for nothing) on every read.
+            None => data.ranges.clear(),
+        }
         // Read as an error unless the device writes it.
         data.status = [status::IOERR];
     }

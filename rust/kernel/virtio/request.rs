@@ -39,6 +39,7 @@ pub struct RequestData<'a> {
 impl<'a> SgList<'_, 'a> {
     /// Adds the request's data (mapped by [`Request::map_sg`]): device-writable for reads,
     /// device-readable for writes. A request without mapped data adds nothing.
+    #[inline]
     pub fn request_data(&mut self, data: RequestData<'a>) -> Result {
         match data.list {
             None => Ok(()),

@@ -148,6 +148,7 @@ impl<'s, 'a> SgList<'s, 'a> {
         self.capacity
     }
 
+    #[inline]
     fn counts_only(&self) -> bool {
         self.entries.is_null()
     }
@@ -163,6 +164,7 @@ impl<'s, 'a> SgList<'s, 'a> {
     }
 
     /// Reserves the next entry, checking the order and the size; returns its index.
+    #[inline]
     fn next_entry(&mut self, writable: bool, len: usize) -> Result<(usize, u32)> {
         if !writable && self.in_ != 0 {
             // The device expects every readable entry before the writable ones.
@@ -190,6 +192,7 @@ impl<'s, 'a> SgList<'s, 'a> {
     /// # Safety
     ///
     /// The list must have storage and `i < self.capacity`.
+    #[inline]
     unsafe fn entry(&mut self, i: usize) -> *mut bindings::scatterlist {
         // SAFETY: By the safety requirements and the type invariant `i` is inside both arrays.
         unsafe {
@@ -199,6 +202,7 @@ impl<'s, 'a> SgList<'s, 'a> {
         }
     }
 
+    #[inline]
     fn push_buf(&mut self, addr: *const u8, len: usize, writable: bool) -> Result {
         let start = addr as usize;
         let trusted = self.trusted.start <= start
@@ -237,6 +241,7 @@ impl<'s, 'a> SgList<'s, 'a> {
     ///
     /// `list` must be an initialised, terminated scatterlist of `bytes` bytes whose entries
     /// and memory stay valid and unused by anyone else for `'a`.
+    #[inline]
     pub(crate) unsafe fn push_list(
         &mut self,
         list: *mut bindings::scatterlist,
@@ -253,11 +258,13 @@ impl<'s, 'a> SgList<'s, 'a> {
     }
 
     /// Adds memory the device may read.
+    #[inline]
     pub fn readable(&mut self, buf: &'a [u8]) -> Result {
         self.push_buf(buf.as_ptr(), buf.len(), false)
     }
 
     /// Adds memory the device may write.
+    #[inline]
     pub fn writable(&mut self, buf: &'a mut [u8]) -> Result {
         self.push_buf(buf.as_mut_ptr(), buf.len(), true)
     }
