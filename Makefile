@@ -14,6 +14,8 @@
 #                        "N passed, N failed"
 #   make bench           the Rust and the C virtio-blk driver under the same fio
 #                        jobs (lean kernel); BENCH_ROUNDS=, BENCH_RUNTIME=
+#   make profile         instructions per request of each virtio-blk driver,
+#                        by function (QEMU plugin); PROFILE_IOS=
 #   make setup           install the packages and tools (Debian 12)
 #   make kernel          build both kernel flavours into the cache
 #   make modules_install, make clean, make rust-analyzer
@@ -39,7 +41,7 @@ unexport FLAVOUR KDIR_CMD TOOLCHAIN
 KBUILD_MAKE = kdir=$$($(KDIR_CMD)) && mkdir -p $(MO) && \
 	$(MAKE) -C $$kdir M=$(TOP) MO=$(MO) $(TOOLCHAIN)
 
-.PHONY: all modules modules_install clean rust-analyzer run check bench setup kernel
+.PHONY: all modules modules_install clean rust-analyzer run check bench profile setup kernel
 
 all: modules
 
@@ -72,3 +74,6 @@ check:
 
 bench:
 	$(TOP)/qemu-scripts/bench.sh
+
+profile:
+	$(TOP)/qemu-scripts/profile.sh

@@ -185,6 +185,13 @@ accel=$(choose_accel)
 # Counting instructions needs TCG.
 [ "$clock" = wall ] || accel=tcg
 
+# RVIRTIO_QEMU_PLUGIN=<plugin,args>: a TCG plugin (qemu-scripts/profile.sh).
+plugin=()
+if [ -n "${RVIRTIO_QEMU_PLUGIN:-}" ]; then
+	[ "$accel" = tcg ] || die "a TCG plugin needs TCG, not $accel"
+	plugin=(-plugin "$RVIRTIO_QEMU_PLUGIN")
+fi
+
 # QMP, for the guest's requests to the host (see console-agent.py). Unix
 # socket paths are short: keep it out of the log directory.
 qmp=$(mktemp -u /tmp/rvirtio-qmp.XXXXXX)
@@ -200,7 +207,7 @@ if [ $interactive = 1 ]; then
 	rc=${PIPESTATUS[0]}
 else
 	# shellcheck disable=SC2046
-	timeout -k 10 "$timeout" $qemu "${base_args[@]}" "${devices[@]}" \
+	timeout -k 10 "$timeout" $qemu "${base_args[@]}" "${devices[@]}" "${plugin[@]}" \
 		$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
 		</dev/null 2>&1 |
 		"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \

@@ -23,15 +23,24 @@
 # Kernel command line: rvirtio.bench_rounds=N (default 5),
 # rvirtio.bench_runtime=SECONDS (default 5), rvirtio.bench_ramp=SECONDS
 # (default 2), each per fio job.
+#
+# rvirtio.bench_profile=N (qemu-scripts/profile.sh) runs no rounds: for each
+# driver, C then Rust, N 4 KiB random reads at depth 1, then N at depth 32,
+# each between two sync(2) calls, which the host's instruction counter
+# (qemu-scripts/insn-profile.c) takes as phase marks. Phases: 0 boot,
+# 1 C depth 1, 2 C depth 32, 3 switch, 4 Rust depth 1, 5 Rust depth 32,
+# 6 end. The modules' symbols follow as RVIRTIO-KSYM lines.
 
 rounds=5
 runtime=5
 ramp=2
+profile=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rvirtio.bench_rounds=*) rounds=${arg#*=} ;;
 	rvirtio.bench_runtime=*) runtime=${arg#*=} ;;
 	rvirtio.bench_ramp=*) ramp=${arg#*=} ;;
+	rvirtio.bench_profile=*) profile=${arg#*=} ;;
 	esac
 done
 
@@ -258,6 +267,34 @@ for dev in $(virtio_dev 0x0002); do
 	sysfs_write 60 $VIRTIO/drivers/$DRV_c/unbind $dev || bench_abort "cannot unbind $dev"
 done
 [ -n "$bench_dev" ] || bench_abort "no virtio-blk device with serial rvirtio-bench"
+
+# --- Instruction profile -----------------------------------------------------
+
+# profile_reads DEPTH COUNT: COUNT reads of 4 KiB at random offsets.
+profile_reads() {
+	fio --name=profile --filename=/dev/vda --direct=1 --ioengine=io_uring --thread \
+		--rw=randread --bs=4k --iodepth="$1" --number_ios="$2" --norandommap \
+		--randrepeat=0 --output=$TMP/profile.out >$TMP/profile.err 2>&1 ||
+		bench_abort "fio failed while profiling: $(tail -n 3 $TMP/profile.err)"
+}
+
+if [ -n "$profile" ]; then
+	for d in c rust; do
+		switch_to $d $bench_dev
+		# Not counted: brings fio and the queue's first requests into memory.
+		profile_reads 32 1000
+		sync
+		profile_reads 1 "$profile"
+		sync
+		profile_reads 32 "$profile"
+		sync
+	done
+	grep -E "\[($DRV_c|$DRV_rust)\]\$" /proc/kallsyms | sed 's/^/RVIRTIO-KSYM /'
+	sysfs_write 60 $VIRTIO/drivers/$(bound_to $bench_dev)/unbind $bench_dev ||
+		bench_abort "cannot unbind $bench_dev at the end"
+	echo "RVIRTIO-BENCH-END"
+	exit 0
+fi
 
 # --- Data check --------------------------------------------------------------
 
