@@ -51,6 +51,9 @@ mod bindings;
 #[allow(dead_code, unreachable_pub, unused_imports)]
 mod rust_kernel {
     pub(crate) mod block;
+    pub(crate) mod net {
+        pub(crate) mod skbuff;
+    }
     pub(crate) mod virtio;
 }
 use rust_kernel::virtio::{

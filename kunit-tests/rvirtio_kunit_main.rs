@@ -19,6 +19,9 @@ mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod hw_random;
     pub(crate) mod ida;
+    pub(crate) mod net {
+        pub(crate) mod skbuff;
+    }
     pub(crate) mod virtio;
 }
 #[allow(unused_imports)]

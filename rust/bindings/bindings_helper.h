@@ -17,6 +17,9 @@
 #include <uapi/linux/virtio_ids.h>
 #include <uapi/linux/virtio_net.h>
 
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <uapi/linux/virtio_blk.h>

@@ -24,4 +24,5 @@
 #include "blk.c"
 #include "idr.c"
 #include "scatterlist.c"
+#include "skbuff.c"
 #include "virtio.c"

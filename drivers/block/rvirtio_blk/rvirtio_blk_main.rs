@@ -45,6 +45,9 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod ida;
+    pub(crate) mod net {
+        pub(crate) mod skbuff;
+    }
     pub(crate) mod virtio;
 }
 use rust_kernel::{

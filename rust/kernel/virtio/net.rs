@@ -2,11 +2,16 @@
 
 //! The virtio network device protocol.
 //!
-//! C header: [`include/uapi/linux/virtio_net.h`](srctree/include/uapi/linux/virtio_net.h)
+//! C headers: [`include/uapi/linux/virtio_net.h`](srctree/include/uapi/linux/virtio_net.h),
+//! [`include/linux/virtio_net.h`](srctree/include/linux/virtio_net.h)
 //!
-//! The configuration layout of virtio-net devices.
+//! The configuration layout of virtio-net devices, their feature bits and control commands,
+//! and the header that comes with every packet, converted to and from a socket buffer's
+//! checksum and segmentation state.
 
+use super::super::net::skbuff::SkBuff;
 use crate::bindings;
+use kernel::prelude::*;
 
 /// The configuration layout of network devices (`struct virtio_net_config`).
 pub type Config = bindings::virtio_net_config;
@@ -45,6 +50,162 @@ pub mod features {
     pub const CTRL_RX: u32 = bindings::VIRTIO_NET_F_CTRL_RX;
 }
 
+/// The header before every packet in the device's buffers
+/// (`struct virtio_net_hdr_mrg_rxbuf`): checksum and segmentation offload, and, on receive with
+/// mergeable buffers, the number of buffers the packet spans.
+///
+/// Its 16-bit fields are in the device's byte order: little-endian for a device that
+/// negotiated `VIRTIO_F_VERSION_1`, the guest's own for a legacy device; every method that reads
+/// or writes them takes `little_endian`.
+#[repr(transparent)]
+#[derive(Clone, Copy, Default)]
+pub struct Header(bindings::virtio_net_hdr_mrg_rxbuf);
+
+impl Header {
+    /// The size of the header with the number of buffers: what a device that negotiated
+    /// `VIRTIO_F_VERSION_1` or `VIRTIO_NET_F_MRG_RXBUF` uses.
+    pub const LEN: usize = core::mem::size_of::<bindings::virtio_net_hdr_mrg_rxbuf>();
+    /// The size of the header of a legacy device without mergeable buffers.
+    pub const LEGACY_LEN: usize = core::mem::size_of::<bindings::virtio_net_hdr>();
+
+    fn u16_to_cpu(little_endian: bool, v: u16) -> u16 {
+        if little_endian {
+            u16::from_le(v)
+        } else {
+            v
+        }
+    }
+
+    fn cpu_to_u16(little_endian: bool, v: u16) -> u16 {
+        if little_endian {
+            v.to_le()
+        } else {
+            v
+        }
+    }
+
+    /// The header that describes `skb`'s checksum and segmentation state for transmission
+    /// (`virtio_net_hdr_from_skb()`): `EINVAL` if the packet's segmentation is of a kind the
+    /// header cannot express. `data_valid` says whether a checked checksum may be reported
+    /// (`VIRTIO_NET_HDR_F_DATA_VALID`, only towards a guest).
+    pub fn from_skb(skb: &SkBuff, little_endian: bool, data_valid: bool) -> Result<Self> {
+        let mut hdr = Self::default();
+        // SAFETY: `skb` is a valid socket buffer and `hdr.0.hdr` a valid header to fill.
+        kernel::error::to_result(unsafe {
+            bindings::virtio_net_hdr_from_skb(
+                skb.as_raw(),
+                &mut hdr.0.hdr,
+                little_endian,
+                data_valid,
+                0,
+            )
+        })?;
+        Ok(hdr)
+    }
+
+    /// Applies the header of a received packet to `skb`, which holds the packet (without the
+    /// header): its checksum state and segmentation (`virtio_net_hdr_to_skb()`).
+    ///
+    /// Fails with `EINVAL` if the header is invalid for the packet (a checksum range outside
+    /// the data, an unknown segmentation kind, a segment size of 0, headers that do not
+    /// match the packet), or if `skb`'s data is shared with a clone. The device is not
+    /// trusted: the packet should then be dropped ([`DropReason::DeviceHeader`]).
+    ///
+    /// [`DropReason::DeviceHeader`]: super::super::net::skbuff::DropReason::DeviceHeader
+    pub fn apply_to(&self, skb: &mut SkBuff, little_endian: bool) -> Result {
+        if skb.is_cloned() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `skb` is a valid socket buffer that the caller owns (borrowed mutably) and
+        // whose data and shared info are not shared; the function reads the header and the
+        // packet's data and sets the buffer's offload state.
+        kernel::error::to_result(unsafe {
+            bindings::virtio_net_hdr_to_skb(skb.as_raw(), &self.0.hdr, little_endian)
+        })
+    }
+
+    /// The flags (`VIRTIO_NET_HDR_F_*`).
+    pub fn flags(&self) -> u8 {
+        self.0.hdr.flags
+    }
+
+    /// The segmentation kind (`VIRTIO_NET_HDR_GSO_*`).
+    pub fn gso_type(&self) -> u8 {
+        self.0.hdr.gso_type
+    }
+
+    /// The size of each segment's payload.
+    pub fn gso_size(&self, little_endian: bool) -> u16 {
+        Self::u16_to_cpu(little_endian, self.0.hdr.gso_size)
+    }
+
+    /// The length of the headers (a hint for how much of the packet to keep linear).
+    pub fn hdr_len(&self, little_endian: bool) -> u16 {
+        Self::u16_to_cpu(little_endian, self.0.hdr.hdr_len)
+    }
+
+    /// Where the checksummed part starts, from the start of the packet.
+    pub fn csum_start(&self, little_endian: bool) -> u16 {
+        Self::u16_to_cpu(little_endian, self.0.hdr.csum_start)
+    }
+
+    /// Where the checksum goes, from `csum_start`.
+    pub fn csum_offset(&self, little_endian: bool) -> u16 {
+        Self::u16_to_cpu(little_endian, self.0.hdr.csum_offset)
+    }
+
+    /// The number of buffers a received packet spans (mergeable buffers).
+    pub fn num_buffers(&self, little_endian: bool) -> u16 {
+        Self::u16_to_cpu(little_endian, self.0.num_buffers)
+    }
+
+    /// Sets the number of buffers.
+    pub fn set_num_buffers(&mut self, little_endian: bool, n: u16) {
+        self.0.num_buffers = Self::cpu_to_u16(little_endian, n);
+    }
+
+    /// A header read from the first `len` bytes of a received buffer ([`Header::LEN`] or
+    /// [`Header::LEGACY_LEN`]; the rest stays zero). `EINVAL` if `bytes` is shorter.
+    pub fn from_bytes(bytes: &[u8], len: usize) -> Result<Self> {
+        if len > Self::LEN || bytes.len() < len {
+            return Err(EINVAL);
+        }
+        let mut hdr = Self::default();
+        hdr.as_bytes_mut()[..len].copy_from_slice(&bytes[..len]);
+        Ok(hdr)
+    }
+
+    /// The header's bytes ([`Header::LEN`] of them).
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: The header is plain data of `LEN` bytes without padding (the C struct is
+        // packed by construction: 8- and 16-bit fields in order).
+        unsafe { core::slice::from_raw_parts(core::ptr::from_ref(&self.0).cast(), Self::LEN) }
+    }
+
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: As in `as_bytes`; any bytes are a valid header.
+        unsafe {
+            core::slice::from_raw_parts_mut(core::ptr::from_mut(&mut self.0).cast(), Self::LEN)
+        }
+    }
+}
+
+/// Values of [`Header::flags`] and [`Header::gso_type`].
+pub mod hdr {
+    use crate::bindings;
+
+    /// The checksum is still to be computed (`VIRTIO_NET_HDR_F_NEEDS_CSUM`).
+    pub const F_NEEDS_CSUM: u8 = bindings::VIRTIO_NET_HDR_F_NEEDS_CSUM as u8;
+    /// The device checked the checksum (`VIRTIO_NET_HDR_F_DATA_VALID`).
+    pub const F_DATA_VALID: u8 = bindings::VIRTIO_NET_HDR_F_DATA_VALID as u8;
+    /// Not segmented.
+    pub const GSO_NONE: u8 = bindings::VIRTIO_NET_HDR_GSO_NONE as u8;
+    /// TCP over IPv4 segmentation.
+    pub const GSO_TCPV4: u8 = bindings::VIRTIO_NET_HDR_GSO_TCPV4 as u8;
+    /// TCP over IPv6 segmentation.
+    pub const GSO_TCPV6: u8 = bindings::VIRTIO_NET_HDR_GSO_TCPV6 as u8;
+}
+
 /// Control queue commands and their acknowledgement (`VIRTIO_NET_CTRL_*`, `VIRTIO_NET_OK`).
 pub mod ctrl {
     use crate::bindings;
@@ -71,5 +232,135 @@ mod tests {
         assert_eq!(config::STATUS.offset(), 6);
         assert_eq!(config::MAX_VIRTQUEUE_PAIRS.offset(), 8);
         assert_eq!(config::MTU.offset(), 10);
+    }
+}
+
+#[cfg(rvirtio_kunit)]
+#[kunit_tests(rvirtio_net_header)]
+mod header_tests {
+    use super::super::super::net::skbuff::{
+        gso,
+        Checksum,
+        Gso,
+        SkBuff, //
+    };
+    use super::{
+        hdr,
+        Header, //
+    };
+    use kernel::prelude::*;
+
+    /// A packet of `len` bytes: Ethernet, IPv4 and TCP headers (zeroed) and a payload.
+    fn packet(len: u32) -> Result<SkBuff> {
+        let mut skb = SkBuff::alloc(len, GFP_KERNEL)?;
+        let data = skb.put(len)?;
+        data.fill(0);
+        // Ethertype IPv4, IP version 4 with a 20-byte header, protocol TCP.
+        data[12] = 0x08;
+        data[14] = 0x45;
+        data[23] = 6;
+        Ok(skb)
+    }
+
+    fn header(flags: u8, gso_type: u8, gso_size: u16, start: u16, offset: u16) -> Header {
+        let mut bytes = [0u8; Header::LEN];
+        bytes[0] = flags;
+        bytes[1] = gso_type;
+        bytes[4..6].copy_from_slice(&gso_size.to_le_bytes());
+        bytes[6..8].copy_from_slice(&start.to_le_bytes());
+        bytes[8..10].copy_from_slice(&offset.to_le_bytes());
+        bytes[10..12].copy_from_slice(&1u16.to_le_bytes());
+        Header::from_bytes(&bytes, Header::LEN).unwrap_or_default()
+    }
+
+    /// Fails if the fields are read at the wrong offsets or in the wrong byte order: a
+    /// device's segment size or buffer count would be misread.
+    #[test]
+    fn fields_in_device_order() {
+        let h = header(hdr::F_NEEDS_CSUM, hdr::GSO_TCPV4, 1448, 34, 16);
+        assert_eq!(h.flags(), hdr::F_NEEDS_CSUM);
+        assert_eq!(h.gso_type(), hdr::GSO_TCPV4);
+        assert_eq!(h.gso_size(true), 1448);
+        assert_eq!(h.csum_start(true), 34);
+        assert_eq!(h.csum_offset(true), 16);
+        assert_eq!(h.num_buffers(true), 1);
+        assert_eq!(Header::LEN, 12);
+        assert_eq!(Header::LEGACY_LEN, 10);
+        assert!(Header::from_bytes(&[0; 9], Header::LEGACY_LEN).is_err());
+        let legacy = Header::from_bytes(&[0xff; 12], Header::LEGACY_LEN);
+        assert!(legacy.is_ok_and(|h| h.num_buffers(true) == 0));
+    }
+
+    /// Fails if a plain header changes the packet, or a valid checksum request is not
+    /// applied where the device asked for it.
+    #[test]
+    fn valid_headers_apply() -> Result {
+        let mut skb = packet(100)?;
+        header(0, hdr::GSO_NONE, 0, 0, 0).apply_to(&mut skb, true)?;
+        assert_eq!(skb.checksum(), Checksum::None);
+        assert_eq!(skb.gso().size, 0);
+        skb.consume();
+
+        let mut skb = packet(100)?;
+        header(hdr::F_NEEDS_CSUM, hdr::GSO_NONE, 0, 34, 16).apply_to(&mut skb, true)?;
+        assert_eq!(
+            skb.checksum(),
+            Checksum::Partial {
+                start: 34,
+                offset: 16
+            }
+        );
+        skb.consume();
+        Ok(())
+    }
+
+    /// Fails if a header that lies (a checksum beyond the packet, an unknown segmentation
+    /// kind, a segment size of 0) is accepted: the stack would read or write outside the
+    /// packet, or loop on zero-sized segments.
+    #[test]
+    fn lying_headers_are_refused() -> Result {
+        let cases = [
+            header(hdr::F_NEEDS_CSUM, hdr::GSO_NONE, 0, 90, 16),
+            header(hdr::F_NEEDS_CSUM, hdr::GSO_NONE, 0, 4, 16),
+            header(0, 0x42, 1000, 0, 0),
+            header(hdr::F_NEEDS_CSUM, hdr::GSO_TCPV4, 0, 34, 16),
+        ];
+        for h in cases {
+            let mut skb = packet(100)?;
+            assert_eq!(h.apply_to(&mut skb, true).err(), Some(EINVAL));
+            skb.consume();
+        }
+        Ok(())
+    }
+
+    /// Fails if a segmented packet's header does not survive the way to the buffer and
+    /// back: a large TCP receive would lose its segmentation, or a transmit its offload.
+    #[test]
+    fn segmentation_round_trip() -> Result {
+        let mut skb = packet(1500)?;
+        header(hdr::F_NEEDS_CSUM, hdr::GSO_TCPV4, 1000, 34, 16).apply_to(&mut skb, true)?;
+        let gso = skb.gso();
+        assert_eq!(gso.size, 1000);
+        assert!(gso.kinds & gso::TCPV4 != 0);
+        assert!(gso.kinds & gso::DODGY != 0);
+
+        let h = Header::from_skb(&skb, true, false)?;
+        assert_eq!(h.flags(), hdr::F_NEEDS_CSUM);
+        assert_eq!(h.gso_type(), hdr::GSO_TCPV4);
+        assert_eq!(h.gso_size(true), 1000);
+        assert_eq!(h.csum_start(true), 34);
+        assert_eq!(h.csum_offset(true), 16);
+        assert_eq!(h.hdr_len(true), 1500);
+        skb.consume();
+
+        // A segmentation kind the header cannot express.
+        let mut skb = packet(200)?;
+        skb.set_gso(Gso {
+            size: 100,
+            kinds: gso::GRE,
+        })?;
+        assert_eq!(Header::from_skb(&skb, true, false).err(), Some(EINVAL));
+        skb.consume();
+        Ok(())
     }
 }
