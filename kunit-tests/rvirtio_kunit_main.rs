@@ -20,6 +20,8 @@ mod rust_kernel {
     pub(crate) mod hw_random;
     pub(crate) mod ida;
     pub(crate) mod net {
+        pub(crate) mod napi;
+        pub(crate) mod netdevice;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;

@@ -43,3 +43,8 @@ const blk_status_t RVIRTIO_CONST_BLK_STS_DEV_RESOURCE = BLK_STS_DEV_RESOURCE;
 const blk_mq_req_flags_t RVIRTIO_CONST_BLK_MQ_REQ_NOWAIT = BLK_MQ_REQ_NOWAIT;
 #include <uapi/linux/virtio_ring.h>
 const unsigned int RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC = VIRTIO_RING_F_INDIRECT_DESC;
+
+#include <linux/etherdevice.h>
+#include <uapi/linux/if_link.h>
+const size_t RVIRTIO_CONST_NAPI_STRUCT_SIZE = sizeof(struct napi_struct);
+const size_t RVIRTIO_CONST_NAPI_STRUCT_ALIGN = __alignof__(struct napi_struct);

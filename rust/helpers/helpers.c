@@ -23,6 +23,7 @@
 
 #include "blk.c"
 #include "idr.c"
+#include "netdevice.c"
 #include "scatterlist.c"
 #include "skbuff.c"
 #include "virtio.c"

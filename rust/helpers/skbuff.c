@@ -86,6 +86,21 @@ __rust_helper void rust_helper_skb_set_gso(struct sk_buff *skb, unsigned short s
 	skb_shinfo(skb)->gso_type = type;
 }
 
+__rust_helper u8 rust_helper_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
+__rust_helper bool rust_helper_skb_has_frag_list(const struct sk_buff *skb)
+{
+	return skb_has_frag_list(skb);
+}
+
+__rust_helper unsigned char *rust_helper_skb_tail_pointer(const struct sk_buff *skb)
+{
+	return skb_tail_pointer(skb);
+}
+
 __rust_helper void rust_helper_skb_reset_network_header(struct sk_buff *skb)
 {
 	skb_reset_network_header(skb);

@@ -410,6 +410,25 @@ config_value! {
     u64, virtio_cread64, virtio_cwrite64;
 }
 
+/// Byte arrays (a MAC address) are accessed a byte at a time, as C's `virtio_cread_bytes()`.
+impl<const N: usize> ConfigValue for [u8; N] {}
+
+impl<const N: usize> private::Sealed for [u8; N] {
+    fn read(dev: &Device<device::Bound>, offset: u32) -> Self {
+        let mut bytes = [0u8; N];
+        for (i, byte) in (0u32..).zip(bytes.iter_mut()) {
+            *byte = u8::read(dev, offset + i);
+        }
+        bytes
+    }
+
+    fn write(dev: &Device<device::Bound>, offset: u32, value: Self) {
+        for (i, byte) in (0u32..).zip(value) {
+            u8::write(dev, offset + i, byte);
+        }
+    }
+}
+
 /// A field of type `T` of the configuration structure `C`, made by [`virtio_config_field!`]: its
 /// offset is checked at compile time to be inside `C` and aligned to the field's width.
 pub struct ConfigField<C, T> {
@@ -435,7 +454,7 @@ impl<C: DeviceConfig, T: ConfigValue> ConfigField<C, T> {
                 "configuration field outside the structure"
             );
             assert!(
-                OFFSET % core::mem::size_of::<T>() == 0,
+                OFFSET % core::mem::align_of::<T>() == 0,
                 "unaligned configuration field"
             );
             assert!(OFFSET <= u32::MAX as usize);

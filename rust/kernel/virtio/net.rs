@@ -9,8 +9,15 @@
 //! and the header that comes with every packet, converted to and from a socket buffer's
 //! checksum and segmentation state.
 
-use super::super::net::skbuff::SkBuff;
+use super::{
+    super::net::skbuff::SkBuff,
+    SgList, //
+};
 use crate::bindings;
+use core::{
+    ffi::c_void,
+    ptr::NonNull, //
+};
 use kernel::prelude::*;
 
 /// The configuration layout of network devices (`struct virtio_net_config`).
@@ -27,6 +34,8 @@ pub mod config {
     use super::Config;
     use crate::virtio::ConfigField;
 
+    /// The device's MAC address.
+    pub const MAC: ConfigField<Config, [u8; 6]> = crate::virtio_config_field!(Config, mac);
     /// The link status (`VIRTIO_NET_S_LINK_UP`, `VIRTIO_NET_S_ANNOUNCE`).
     pub const STATUS: ConfigField<Config, u16> = crate::virtio_config_field!(Config, status);
     /// The most receive/transmit queue pairs.
@@ -44,6 +53,8 @@ pub mod features {
     pub const MAC: u32 = bindings::VIRTIO_NET_F_MAC;
     /// The device reports its link status in its configuration.
     pub const STATUS: u32 = bindings::VIRTIO_NET_F_STATUS;
+    /// The device reports the largest MTU it supports in its configuration.
+    pub const MTU: u32 = bindings::VIRTIO_NET_F_MTU;
     /// The device has a control queue.
     pub const CTRL_VQ: u32 = bindings::VIRTIO_NET_F_CTRL_VQ;
     /// The control queue accepts receive mode commands (promiscuous, all-multicast).
@@ -190,6 +201,163 @@ impl Header {
     }
 }
 
+/// A receive buffer: an empty socket buffer whose tail room the device writes (the header, then
+/// the packet). It is the token of a receive queue.
+///
+/// # Invariants
+///
+/// The buffer is empty, linear and not shared with a clone, so its tail room is its own.
+pub struct RxBuffer(SkBuff);
+
+impl RxBuffer {
+    /// Prepares `skb` to receive into its tail room; gives it back if it is not empty, has
+    /// fragments, or shares its data with a clone.
+    pub fn new(skb: SkBuff) -> core::result::Result<Self, SkBuff> {
+        if !skb.is_empty() || skb.headlen() != skb.len() || skb.is_cloned() || skb.tailroom() == 0 {
+            return Err(skb);
+        }
+        // INVARIANT: Checked above.
+        Ok(Self(skb))
+    }
+
+    /// The number of bytes the device may write.
+    pub fn room(&self) -> u32 {
+        self.0.tailroom()
+    }
+
+    /// The socket buffer with the `len` bytes the device wrote, header included. `EINVAL` if
+    /// `len` is beyond the room (the ring already refuses such a length: see
+    /// [`Used::into_parts`](super::Used::into_parts)); the buffer is then dropped.
+    pub fn into_received(self, len: usize) -> Result<SkBuff> {
+        let mut skb = self.0;
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        skb.put(len)?;
+        Ok(skb)
+    }
+}
+
+// SAFETY:
+// - `into_raw`/`from_raw` convert the owned socket buffer to and from its pointer.
+// - `describe` lends the buffer's tail room, which is its own (type invariant) and stays in
+//   place while the buffer is held by the ring: nothing else reaches the buffer meanwhile.
+unsafe impl super::Token for RxBuffer {
+    fn into_raw(self) -> *mut c_void {
+        self.0.into_raw().as_ptr().cast()
+    }
+
+    unsafe fn from_raw(raw: *mut c_void) -> Self {
+        // SAFETY: By the safety requirements `raw` comes from `into_raw`, which gave up the
+        // buffer's reference; the invariant held then and nothing changed it since.
+        Self(unsafe { SkBuff::from_raw(NonNull::new_unchecked(raw.cast())) })
+    }
+
+    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'_, 'a>) -> Result {
+        let skb = raw.cast::<bindings::sk_buff>();
+        // SAFETY: `raw` is an outstanding buffer (safety requirements).
+        let (tail, room) =
+            unsafe { (bindings::skb_tail_pointer(skb), bindings::skb_tailroom(skb)) };
+        let room = usize::try_from(room).map_err(|_| EINVAL)?;
+        // SAFETY: The tail room is the buffer's own (type invariant), valid until the ring
+        // gives the token back, after `'a`.
+        unsafe { sg.push_raw(tail, room, true) }
+    }
+}
+
+/// A packet to transmit: the header, kept in the socket buffer's control block, then the
+/// buffer's data. It is the token of a transmit queue.
+///
+/// # Invariants
+///
+/// The buffer's control block holds the header's length at [`TxPacket::HDR_LEN_AT`], and the
+/// header before it.
+pub struct TxPacket {
+    skb: SkBuff,
+}
+
+impl TxPacket {
+    /// Where the control block holds the header's length, after the longest header.
+    const HDR_LEN_AT: usize = Header::LEN;
+
+    /// The control block of `skb`: 48 bytes that belong to the layer holding the buffer.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid socket buffer that the caller holds.
+    unsafe fn cb(skb: *mut bindings::sk_buff) -> *mut u8 {
+        // SAFETY: By the safety requirements the buffer is valid.
+        unsafe { (&raw mut (*skb).cb).cast::<u8>() }
+    }
+
+    /// Prepares `skb` to be sent after `header`, of which the first `hdr_len` bytes
+    /// ([`Header::LEN`] or [`Header::LEGACY_LEN`]) go to the device. Gives the buffer back
+    /// with `EINVAL` for another length or a buffer without data.
+    pub fn new(
+        skb: SkBuff,
+        header: &Header,
+        hdr_len: usize,
+    ) -> core::result::Result<Self, (Error, SkBuff)> {
+        if (hdr_len != Header::LEN && hdr_len != Header::LEGACY_LEN) || skb.is_empty() {
+            return Err((EINVAL, skb));
+        }
+        // `hdr_len` is at most `Header::LEN`, which fits in a byte.
+        let len_byte = hdr_len as u8;
+        // SAFETY: The buffer is valid and owned: the driver, which holds it, may use its
+        // 48-byte control block, which has room for the header and its length.
+        unsafe {
+            let cb = Self::cb(skb.as_raw());
+            core::ptr::copy_nonoverlapping(header.as_bytes().as_ptr(), cb, hdr_len);
+            *cb.add(Self::HDR_LEN_AT) = len_byte;
+        }
+        // INVARIANT: The header and its length were just written.
+        Ok(Self { skb })
+    }
+
+    /// The socket buffer, back from the device.
+    pub fn into_skb(self) -> SkBuff {
+        self.skb
+    }
+
+    /// The number of bytes of the packet (without the header).
+    pub fn len(&self) -> u32 {
+        self.skb.len()
+    }
+
+    /// Whether the packet is empty (never: [`TxPacket::new`] refuses empty buffers).
+    pub fn is_empty(&self) -> bool {
+        self.skb.is_empty()
+    }
+}
+
+// SAFETY:
+// - `into_raw`/`from_raw` convert the owned socket buffer to and from its pointer.
+// - `describe` lends the header in the buffer's control block and the buffer's data, which the
+//   ring holds with the buffer: they stay in place and unchanged until it gives it back.
+unsafe impl super::Token for TxPacket {
+    fn into_raw(self) -> *mut c_void {
+        self.skb.into_raw().as_ptr().cast()
+    }
+
+    unsafe fn from_raw(raw: *mut c_void) -> Self {
+        Self {
+            // SAFETY: By the safety requirements `raw` comes from `into_raw`, which gave up the
+            // buffer's reference.
+            skb: unsafe { SkBuff::from_raw(NonNull::new_unchecked(raw.cast())) },
+        }
+    }
+
+    unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'_, 'a>) -> Result {
+        let skb = raw.cast::<bindings::sk_buff>();
+        // SAFETY: `raw` is an outstanding buffer held by the ring (safety requirements).
+        let cb = unsafe { Self::cb(skb) };
+        // SAFETY: The control block holds the header's length (type invariant).
+        let hdr_len = usize::from(unsafe { *cb.add(Self::HDR_LEN_AT) });
+        // SAFETY: The header is in the buffer's control block, held by the ring for `'a`.
+        unsafe { sg.push_raw(cb, hdr_len, false) }?;
+        // SAFETY: As above, for the buffer's data.
+        unsafe { sg.push_skb(skb) }
+    }
+}
+
 /// Values of [`Header::flags`] and [`Header::gso_type`].
 pub mod hdr {
     use crate::bindings;
@@ -204,6 +372,14 @@ pub mod hdr {
     pub const GSO_TCPV4: u8 = bindings::VIRTIO_NET_HDR_GSO_TCPV4 as u8;
     /// TCP over IPv6 segmentation.
     pub const GSO_TCPV6: u8 = bindings::VIRTIO_NET_HDR_GSO_TCPV6 as u8;
+}
+
+/// Link status bits of [`config::STATUS`].
+pub mod status {
+    use crate::bindings;
+
+    /// The link is up.
+    pub const LINK_UP: u16 = bindings::VIRTIO_NET_S_LINK_UP as u16;
 }
 
 /// Control queue commands and their acknowledgement (`VIRTIO_NET_CTRL_*`, `VIRTIO_NET_OK`).
@@ -229,6 +405,7 @@ mod tests {
     #[test]
     fn config_offsets_match_the_specification() {
         use super::config;
+        assert_eq!(config::MAC.offset(), 0);
         assert_eq!(config::STATUS.offset(), 6);
         assert_eq!(config::MAX_VIRTQUEUE_PAIRS.offset(), 8);
         assert_eq!(config::MTU.offset(), 10);

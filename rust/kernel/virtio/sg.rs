@@ -235,6 +235,74 @@ impl<'s, 'a> SgList<'s, 'a> {
         Ok(())
     }
 
+    /// Adds `len` bytes at `addr` as one entry, which the device may write if `writable`.
+    ///
+    /// # Safety
+    ///
+    /// The memory must stay valid, and unused by anyone but the device, for `'a`.
+    pub(crate) unsafe fn push_raw(
+        &mut self,
+        addr: *const u8,
+        len: usize,
+        writable: bool,
+    ) -> Result {
+        self.push_buf(addr, len, writable)
+    }
+
+    /// Adds the data of a socket buffer (its linear part and its page fragments) as entries
+    /// the device may read (`skb_to_sgvec_nomark()`). `EINVAL` if it has a list of further
+    /// buffers (whose entries could not be bounded), `E2BIG` if it has more fragments than the
+    /// list has room for.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid socket buffer whose data stays valid, and unchanged, for `'a`.
+    pub(crate) unsafe fn push_skb(&mut self, skb: *mut bindings::sk_buff) -> Result {
+        if self.in_ != 0 {
+            // The device expects every readable entry before the writable ones.
+            return Err(EINVAL);
+        }
+        // SAFETY: The buffer is valid (safety requirements).
+        let (frags, has_list, len) = unsafe {
+            (
+                usize::from(bindings::skb_nr_frags(skb)),
+                bindings::skb_has_frag_list(skb),
+                (*skb).len,
+            )
+        };
+        if has_list || len == 0 {
+            return Err(EINVAL);
+        }
+        let first = self.out + self.in_;
+        // The linear part takes at most one entry, each fragment one.
+        let most = frags + 1;
+        if first
+            .checked_add(most)
+            .is_none_or(|end| end > self.capacity)
+        {
+            return Err(E2BIG);
+        }
+        if self.counts_only() {
+            // Readable entries do not count towards the writable size.
+            return Ok(());
+        }
+        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: The storage has `most` entries from `first` (checked above), which bounds
+        // what the function writes for a buffer without a fragment list; each entry is
+        // initialised and end-marked, which `sg_set_page()` keeps.
+        let n = unsafe { bindings::skb_to_sgvec_nomark(skb, self.entries.add(first), 0, len) };
+        let n = usize::try_from(n).map_err(|_| EINVAL)?;
+        if n == 0 || n > most {
+            return Err(EINVAL);
+        }
+        for i in first..first + n {
+            // SAFETY: `i` is below the capacity (checked above).
+            unsafe { self.entry(i) };
+        }
+        self.out += n;
+        Ok(())
+    }
+
     /// Adds a scatterlist mapped elsewhere (such as a block request's data) as one entry.
     ///
     /// # Safety

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network devices (`struct net_device`).
+//!
+//! A driver allocates an Ethernet device with its private data ([`Builder::new`]), sets it up
+//! (address, MTU limits, features), and registers it ([`Builder::register`]); the
+//! [`Registration`] it gets back unregisters and frees the device when dropped, so it belongs
+//! in the bus device's driver data, whose life ends at unbind.
+//!
+//! The stack calls the driver through [`Operations`], with the device and its private data.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
+
+use super::{
+    napi::NewDevice,
+    skbuff::SkBuff, //
+};
+use crate::bindings;
+use core::{
+    marker::PhantomData,
+    pin::Pin,
+    ptr::NonNull, //
+};
+use kernel::{
+    device,
+    error::{
+        from_result,
+        to_result, //
+    },
+    prelude::*,
+    types::Opaque, //
+};
+
+/// The length of an Ethernet address.
+pub const ETH_ALEN: usize = 6;
+
+/// What [`Operations::start_xmit`] did with a packet.
+pub enum TxResult {
+    /// The packet was taken: lent to the device or dropped (`NETDEV_TX_OK`).
+    Ok,
+    /// The queue is full: the packet comes back to the stack, which tries again later
+    /// (`NETDEV_TX_BUSY`). The driver should have stopped the queue before this happens.
+    Busy(SkBuff),
+}
+
+/// Interface statistics (`struct rtnl_link_stats64`), filled in by
+/// [`Operations::get_stats64`]; counters the driver does not keep stay 0.
+#[repr(transparent)]
+pub struct Stats64(bindings::rtnl_link_stats64);
+
+impl Stats64 {
+    /// Sets the packet and byte counters of both directions and the drop counters.
+    pub fn set(&mut self, rx: Counters, tx: Counters) {
+        self.0.rx_packets = rx.packets;
+        self.0.rx_bytes = rx.bytes;
+        self.0.rx_dropped = rx.dropped;
+        self.0.rx_errors = rx.errors;
+        self.0.tx_packets = tx.packets;
+        self.0.tx_bytes = tx.bytes;
+        self.0.tx_dropped = tx.dropped;
+        self.0.tx_errors = tx.errors;
+    }
+}
+
+/// The counters of one direction, for [`Stats64::set`].
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Counters {
+    /// Packets received or sent.
+    pub packets: u64,
+    /// Bytes received or sent.
+    pub bytes: u64,
+    /// Packets dropped.
+    pub dropped: u64,
+    /// Packets with errors.
+    pub errors: u64,
+}
+
+/// The operations of a network device driver (`struct net_device_ops`).
+///
+/// Every callback gets the device; its private data is [`Device::data`]. `open` and `stop`
+/// run in process context under the RTNL lock; `start_xmit` in softirq context (or with
+/// softirqs disabled) under the transmit queue's lock.
+#[vtable]
+pub trait Operations: Sized + 'static {
+    /// The driver's private data, stored in the device (`netdev_priv()`).
+    type Data: Send + Sync;
+
+    /// What [`Builder::new`] passes to [`Operations::new_data`].
+    type Init;
+
+    /// Initialises the private data of a new device; NAPI contexts are added to `dev` here
+    /// ([`Napi::new`]).
+    ///
+    /// [`Napi::new`]: super::napi::Napi::new
+    fn new_data<'a>(dev: &'a NewDevice, init: Self::Init) -> impl PinInit<Self::Data, Error> + 'a;
+
+    /// The interface goes up (`ndo_open`).
+    fn open(dev: &Device<Self>) -> Result;
+
+    /// The interface goes down (`ndo_stop`).
+    fn stop(dev: &Device<Self>) -> Result;
+
+    /// Transmits `skb` on transmit queue `queue` (`ndo_start_xmit`).
+    fn start_xmit(dev: &Device<Self>, queue: &TxQueue, skb: SkBuff) -> TxResult;
+
+    /// Fills in the interface's statistics (`ndo_get_stats64`).
+    fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A transmit queue has been stopped for too long (`ndo_tx_timeout`).
+    fn tx_timeout(_dev: &Device<Self>, _queue: u32) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A network device of driver `T`.
+///
+/// # Invariants
+///
+/// The device was allocated by [`Builder::new`] for driver `T`: its private area holds an
+/// initialised `T::Data`, which lives as long as the device can be reached through `&self`.
+#[repr(transparent)]
+pub struct Device<T: Operations>(Opaque<bindings::net_device>, PhantomData<T>);
+
+impl<T: Operations> Device<T> {
+    /// # Safety
+    ///
+    /// `ptr` must be a device of driver `T` (type invariant) that stays valid for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper; by the safety requirements the device is
+        // valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The C `struct net_device`.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The driver's private data.
+    pub fn data(&self) -> Pin<&T::Data> {
+        // SAFETY: By the type invariant the private area holds an initialised `T::Data`,
+        // which never moves (it is inside the device's allocation).
+        unsafe { Pin::new_unchecked(&*bindings::netdev_priv(self.as_raw()).cast::<T::Data>()) }
+    }
+
+    /// Tells the stack that the link is up (`netif_carrier_on()`).
+    pub fn carrier_on(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) }
+    }
+
+    /// Tells the stack that the link is down (`netif_carrier_off()`).
+    pub fn carrier_off(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Whether the link is up.
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Whether the interface is up (`netif_running()`).
+    pub fn is_running(&self) -> bool {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_running(self.as_raw()) }
+    }
+
+    /// The current MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netdev_mtu(self.as_raw()) }
+    }
+
+    /// The device's Ethernet address.
+    pub fn address(&self) -> [u8; ETH_ALEN] {
+        let mut addr = [0u8; ETH_ALEN];
+        // SAFETY: By the type invariant the device is valid; `dev_addr` of an Ethernet device
+        // holds at least `ETH_ALEN` bytes.
+        let p = unsafe { bindings::netdev_dev_addr(self.as_raw()) };
+        // SAFETY: As above.
+        addr.copy_from_slice(unsafe { core::slice::from_raw_parts(p, ETH_ALEN) });
+        addr
+    }
+
+    /// The number of transmit queues in use.
+    pub fn num_tx_queues(&self) -> u32 {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netdev_num_tx_queues(self.as_raw()) }
+    }
+
+    /// Transmit queue `index`, if it exists.
+    pub fn tx_queue(&self, index: u32) -> Option<&TxQueue> {
+        if index >= self.num_tx_queues() {
+            return None;
+        }
+        // SAFETY: The device is valid and has the queue; the queues live as long as the device.
+        Some(unsafe { TxQueue::from_raw(bindings::netdev_get_tx_queue(self.as_raw(), index)) })
+    }
+
+    /// Starts every transmit queue (`netif_tx_start_all_queues()`).
+    pub fn start_all_queues(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_tx_start_all_queues(self.as_raw()) }
+    }
+
+    /// Stops every transmit queue and waits for transmissions in progress
+    /// (`netif_tx_disable()`). Takes each queue's lock, so it must not be called from
+    /// [`Operations::start_xmit`].
+    pub fn disable_tx(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_tx_disable(self.as_raw()) }
+    }
+
+    /// Sets a received packet's protocol from its Ethernet header and moves the data past the header
+    /// (`eth_type_trans()`). Fails with `EINVAL` if the packet is shorter than the header.
+    pub fn eth_type_trans(&self, skb: &mut SkBuff) -> Result {
+        if skb.headlen() < 14 {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device and the buffer are valid; the buffer has an Ethernet header in
+        // its linear part, which the function reads and pulls.
+        let protocol = unsafe { bindings::eth_type_trans(skb.as_raw(), self.as_raw()) };
+        skb.set_protocol(u16::from_be(protocol));
+        Ok(())
+    }
+
+    /// Allocates a receive buffer of `len` bytes with the stack's head room, IP-aligned
+    /// (`netdev_alloc_skb_ip_align()`: atomic, any context).
+    pub fn alloc_rx_skb(&self, len: u32) -> Result<SkBuff> {
+        // SAFETY: The device is valid; the function returns NULL on failure.
+        let ptr = unsafe { bindings::netdev_alloc_skb_ip_align(self.as_raw(), len) };
+        // SAFETY: A new socket buffer belongs to its allocator.
+        NonNull::new(ptr)
+            .map(|p| unsafe { SkBuff::from_raw(p) })
+            .ok_or(ENOMEM)
+    }
+}
+
+// SAFETY: The device is reference-counted by the networking core and its operations are
+// thread-safe; `T::Data` is `Send + Sync`.
+unsafe impl<T: Operations> Sync for Device<T> {}
+// SAFETY: As above.
+unsafe impl<T: Operations> Send for Device<T> {}
+
+/// A transmit queue of a network device (`struct netdev_queue`).
+#[repr(transparent)]
+pub struct TxQueue(Opaque<bindings::netdev_queue>);
+
+impl TxQueue {
+    /// # Safety
+    ///
+    /// `ptr` must be a transmit queue valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::netdev_queue) -> &'a Self {
+        // SAFETY: Transparent wrapper; valid by the safety requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::netdev_queue {
+        self.0.get()
+    }
+
+    /// Stops the queue: the stack sends nothing more on it until it is woken
+    /// (`netif_tx_stop_queue()`).
+    pub fn stop(&self) {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netif_tx_stop_queue(self.as_raw()) }
+    }
+
+    /// Whether the queue is stopped.
+    pub fn is_stopped(&self) -> bool {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netif_tx_queue_stopped(self.as_raw()) }
+    }
+
+    /// Restarts a stopped queue and lets the stack send again (`netif_tx_wake_queue()`).
+    pub fn wake(&self) {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netif_tx_wake_queue(self.as_raw()) }
+    }
+
+    /// Byte queue limits: `bytes` were given to the device (`netdev_tx_sent_queue()`).
+    pub fn sent(&self, bytes: u32) {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netdev_tx_sent_queue(self.as_raw(), bytes) }
+    }
+
+    /// Byte queue limits: `packets` packets of `bytes` bytes were sent
+    /// (`netdev_tx_completed_queue()`); may wake the queue.
+    pub fn completed(&self, packets: u32, bytes: u32) {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netdev_tx_completed_queue(self.as_raw(), packets, bytes) }
+    }
+
+    /// Byte queue limits: forgets what was in flight (`netdev_tx_reset_queue()`), when the
+    /// buffers in the ring were reclaimed without completion.
+    pub fn reset(&self) {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::netdev_tx_reset_queue(self.as_raw()) }
+    }
+}
+
+/// An allocated, not yet registered, Ethernet device of driver `T`.
+///
+/// # Invariants
+///
+/// `dev` was allocated by `alloc_etherdev_mqs()` with room for `T::Data`, which is initialised,
+/// and is not registered; this value owns it.
+pub struct Builder<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<T>,
+}
+
+impl<T: Operations> Builder<T> {
+    /// Allocates an Ethernet device with `tx_queues` transmit and `rx_queues` receive queues,
+    /// whose private data [`Operations::new_data`] initialises from `init`, as a child of
+    /// `parent` (`alloc_etherdev_mqs()`).
+    pub fn new(
+        parent: &device::Device<device::Bound>,
+        tx_queues: u32,
+        rx_queues: u32,
+        init: T::Init,
+    ) -> Result<Self> {
+        if tx_queues == 0 || rx_queues == 0 {
+            return Err(EINVAL);
+        }
+        let size = i32::try_from(core::mem::size_of::<T::Data>()).map_err(|_| EINVAL)?;
+        const {
+            // The private area is aligned to `NETDEV_ALIGN` (32 bytes).
+            assert!(
+                core::mem::align_of::<T::Data>() <= 32,
+                "network device private data aligned beyond NETDEV_ALIGN"
+            )
+        };
+        // SAFETY: No preconditions; returns NULL on failure.
+        let dev = NonNull::new(unsafe { bindings::alloc_etherdev_mqs(size, tx_queues, rx_queues) })
+            .ok_or(ENOMEM)?;
+        let raw = dev.as_ptr();
+        // SAFETY: `raw` is a new device whose private area has room for `T::Data`, aligned as
+        // checked above.
+        let priv_ = unsafe { bindings::netdev_priv(raw) }.cast::<T::Data>();
+        let start = priv_ as usize;
+        let new = NewDevice {
+            ptr: dev,
+            data: start..start + core::mem::size_of::<T::Data>(),
+        };
+        let data = T::new_data(&new, init);
+        // SAFETY: `priv_` is valid for writes of `T::Data` and does not move.
+        if let Err(e) = unsafe { data.__init(priv_) } {
+            // SAFETY: The device was never registered and nothing else refers to it.
+            unsafe { bindings::free_netdev(raw) };
+            return Err(e);
+        }
+        // `device::Device` is a transparent wrapper of `struct device` (its `as_raw()` is private
+        // to the kernel crate).
+        let parent_raw = core::ptr::from_ref(parent)
+            .cast::<bindings::device>()
+            .cast_mut();
+        // SAFETY: Both are valid; the parent outlives the registration (which ends at unbind).
+        unsafe { bindings::netdev_set_parent(raw, parent_raw) };
+        // SAFETY: The device is valid; the table is static.
+        unsafe { bindings::netdev_set_ops(raw, &OperationsVTable::<T>::OPS) };
+        // INVARIANT: Allocated for `T`, data initialised, not registered.
+        Ok(Self {
+            dev,
+            _p: PhantomData,
+        })
+    }
+
+    /// The device being built.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariant the device is of driver `T` and lives as long as
+        // `self`.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// Sets the Ethernet address (`eth_hw_addr_set()`).
+    pub fn set_address(&mut self, addr: &[u8; ETH_ALEN]) {
+        // SAFETY: The device is valid and not registered yet: nothing else reads the address.
+        unsafe { bindings::eth_hw_addr_set(self.dev.as_ptr(), addr.as_ptr()) }
+    }
+
+    /// Sets a random, locally administered Ethernet address (`eth_hw_addr_random()`).
+    pub fn set_random_address(&mut self) {
+        // SAFETY: As in `set_address`.
+        unsafe { bindings::eth_hw_addr_random(self.dev.as_ptr()) }
+    }
+
+    /// Sets the range of MTUs the device accepts and the current MTU. `EINVAL` unless
+    /// `min <= mtu <= max`.
+    pub fn set_mtu(&mut self, min: u32, max: u32, mtu: u32) -> Result {
+        if !(min <= mtu && mtu <= max) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is valid and not registered.
+        unsafe {
+            bindings::netdev_set_mtu_limits(self.dev.as_ptr(), min, max);
+            bindings::netdev_set_mtu(self.dev.as_ptr(), mtu);
+        }
+        Ok(())
+    }
+
+    /// Sets the features the user may toggle (`hw_features`) and those on (`features`,
+    /// `NETIF_F_*` bits).
+    pub fn set_features(&mut self, hw_features: u64, features: u64) {
+        // SAFETY: The device is valid and not registered.
+        unsafe { bindings::netdev_set_features(self.dev.as_ptr(), hw_features, features) }
+    }
+
+    /// Registers the device with the stack (`register_netdev()`): it gets its name and can be
+    /// opened from now on. Sleeps; takes the RTNL lock.
+    pub fn register(self) -> Result<Registration<T>> {
+        let dev = self.dev;
+        // The builder's drop would free the device; the registration owns it from here.
+        core::mem::forget(self);
+        // SAFETY: The device is valid, set up and not registered.
+        if let Err(e) = to_result(unsafe { bindings::register_netdev(dev.as_ptr()) }) {
+            // SAFETY: Not registered; the data is initialised (type invariant of the builder).
+            unsafe { free_with_data::<T>(dev.as_ptr()) };
+            return Err(e);
+        }
+        // INVARIANT: Registered by the call above, data initialised.
+        Ok(Registration {
+            dev,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl<T: Operations> Drop for Builder<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the device is not registered and its data initialised.
+        unsafe { free_with_data::<T>(self.dev.as_ptr()) }
+    }
+}
+
+/// Drops the private data of `dev` and frees the device.
+///
+/// # Safety
+///
+/// `dev` must be an unregistered device of driver `T` with initialised data, which nothing
+/// uses any more.
+unsafe fn free_with_data<T: Operations>(dev: *mut bindings::net_device) {
+    // SAFETY: By the safety requirements the data is initialised and unused.
+    unsafe { core::ptr::drop_in_place(bindings::netdev_priv(dev).cast::<T::Data>()) };
+    // SAFETY: The device is unregistered and unused.
+    unsafe { bindings::free_netdev(dev) };
+}
+
+/// A registered network device of driver `T`; dropping it unregisters the device (stopping it
+/// first if it is up) and frees it with its private data. Sleeps.
+///
+/// # Invariants
+///
+/// `dev` is a registered device of driver `T` with initialised data, owned by this value.
+pub struct Registration<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<T>,
+}
+
+impl<T: Operations> Registration<T> {
+    /// The registered device.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariant the device is of driver `T`, valid while `self` is.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the device is registered; after this no callback of
+        // the stack runs any more (`unregister_netdev()` stops the device and waits).
+        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
+        // SAFETY: Unregistered above; the data is initialised and nothing uses it.
+        unsafe { free_with_data::<T>(self.dev.as_ptr()) };
+    }
+}
+
+// SAFETY: The registration only unregisters the device, which may happen from any thread.
+unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: Shared access only gives `&Device<T>`, which is `Sync`.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+struct OperationsVTable<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> OperationsVTable<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a registered device of driver `T` (the stack calls the table of the
+    /// device only for it).
+    unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> kernel::ffi::c_int {
+        // SAFETY: By the safety requirements `dev` is a device of `T`, valid during the call.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        from_result(|| T::open(dev).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// As for `open_callback`.
+    unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> kernel::ffi::c_int {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        from_result(|| T::stop(dev).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// As for `open_callback`; `skb` is a socket buffer the stack gives to the driver.
+    unsafe extern "C" fn start_xmit_callback(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // SAFETY: The stack gives the buffer to the driver: its reference is ours now.
+        let skb = unsafe { SkBuff::from_raw(NonNull::new_unchecked(skb)) };
+        // SAFETY: The buffer is valid.
+        let index = u32::from(unsafe { bindings::skb_get_queue_mapping(skb.as_raw()) });
+        let Some(queue) = dev.tx_queue(index) else {
+            // The stack picks a queue the device has; if not, the packet cannot be sent.
+            skb.drop_with_reason(super::skbuff::DropReason::NotSpecified);
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        };
+        match T::start_xmit(dev, queue, skb) {
+            TxResult::Ok => bindings::netdev_tx_NETDEV_TX_OK,
+            TxResult::Busy(skb) => {
+                // Back to the stack, which still holds it as far as it knows.
+                let _ = skb.into_raw();
+                bindings::netdev_tx_NETDEV_TX_BUSY
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `open_callback`; `stats` is valid for writes.
+    unsafe extern "C" fn get_stats64_callback(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // The statistics may be unaligned (rtnetlink puts them in a message, 4-byte aligned):
+        // they are copied in and out rather than referenced.
+        // SAFETY: The stack passes statistics to fill in, valid for reads and writes during the
+        // call.
+        let mut copy = Stats64(unsafe { stats.read_unaligned() });
+        T::get_stats64(dev, &mut copy);
+        // SAFETY: As above.
+        unsafe { stats.write_unaligned(copy.0) };
+    }
+
+    /// # Safety
+    ///
+    /// As for `open_callback`.
+    unsafe extern "C" fn tx_timeout_callback(
+        dev: *mut bindings::net_device,
+        txqueue: kernel::ffi::c_uint,
+    ) {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        T::tx_timeout(dev, txqueue)
+    }
+
+    const OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: Some(Self::open_callback),
+        ndo_stop: Some(Self::stop_callback),
+        ndo_start_xmit: Some(Self::start_xmit_callback),
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64_callback)
+        } else {
+            None
+        },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(Self::tx_timeout_callback)
+        } else {
+            None
+        },
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        // SAFETY: A table of optional function pointers: all zeroes is "none".
+        ..unsafe { core::mem::zeroed() }
+    };
+}
