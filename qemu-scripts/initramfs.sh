@@ -57,7 +57,7 @@ cp "$guest/bench.sh" "$root/lib/rvirtio/"
 
 # The C drivers and what they depend on.
 for m in drivers/block/virtio_blk.ko drivers/net/virtio_net.ko \
-	drivers/net/net_failover.ko net/core/failover.ko; do
+	drivers/net/net_failover.ko net/core/failover.ko lib/dim/dimlib.ko; do
 	[ -f "$kdir/$m" ] && cp "$kdir/$m" "$root/lib/modules/c/"
 done
 

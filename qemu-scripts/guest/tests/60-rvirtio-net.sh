@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rvirtio_net on the VM's virtio-net device (QEMU's user network: the
+# gateway 10.0.2.2 answers ARP and ICMP echo): the interface appears with
+# the device's address and MTU limits, carries traffic both ways, follows
+# the link (QMP set_link), and goes away with its driver, under traffic too;
+# a second binding works as the first. Every packet the device sent back is
+# counted in the interface's statistics.
+. /lib/rvirtio/ktap.sh
+
+host() {
+	echo "RVIRTIO-HOST $1"
+}
+
+# The driver under test: rvirtio.net_driver=virtio_net on the kernel command
+# line runs the same tests on the C driver (`RVIRTIO_APPEND=... make check`).
+NET_DRIVER=rvirtio_net
+for _arg in $(cat /proc/cmdline); do
+	case "$_arg" in
+	rvirtio.net_driver=*) NET_DRIVER=${_arg#rvirtio.net_driver=} ;;
+	esac
+done
+dev=$(virtio_dev 0x0001)
+
+# net_load: inserts the driver under test (the C one after the modules it
+# needs).
+net_load() {
+	case "$NET_DRIVER" in
+	virtio_net)
+		for m in dimlib failover net_failover; do
+			grep -q "^$m " /proc/modules || insmod /lib/modules/c/$m.ko || return 1
+		done
+		insmod /lib/modules/c/virtio_net.ko
+		;;
+	*) insmod /lib/modules/rvirtio/$NET_DRIVER.ko ;;
+	esac
+}
+
+# iface: the interface of the virtio-net device (empty if none).
+iface() {
+	ls /sys/bus/virtio/devices/$dev/net 2>/dev/null | head -1
+}
+
+# wait_carrier IFACE 0|1: up to 10 s for the carrier to be VALUE.
+wait_carrier() {
+	for _ in $(seq 40); do
+		[ "$(cat /sys/class/net/$1/carrier 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+# wait_operstate IFACE STATE: up to 10 s for the operational state (set by
+# the link watcher, up to a second after the carrier).
+wait_operstate() {
+	for _ in $(seq 40); do
+		[ "$(cat /sys/class/net/$1/operstate 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+# stat IFACE NAME: a counter of the interface's statistics.
+stat() {
+	cat /sys/class/net/$1/statistics/$2
+}
+
+# up IFACE: up, with the address QEMU's user network gives the guest.
+up() {
+	ip link set "$1" up && ip addr add 10.0.2.15/24 dev "$1" 2>/dev/null
+	wait_carrier "$1" 1
+}
+
+ktap_begin rvirtio_net
+ktap_check insmod net_load
+ktap_check binds_to_virtio_net sh -c \
+	"[ \"\$(basename \"\$(readlink /sys/bus/virtio/devices/$dev/driver)\")\" = $NET_DRIVER ]"
+i=$(iface)
+ktap_check interface_created [ -n "$i" ]
+i=${i:-eth0}
+ktap_check ethernet_name sh -c "echo $i | grep -q '^eth[0-9]*$'"
+# QEMU's first NIC has 52:54:00:12:34:56 unless told otherwise.
+ktap_check address_from_device [ "$(cat /sys/class/net/$i/address)" = 52:54:00:12:34:56 ]
+ktap_check mtu_1500 [ "$(cat /sys/class/net/$i/mtu)" = 1500 ]
+ktap_check mtu_above_max_refused sh -c "! ip link set $i mtu 65536 2>/dev/null"
+ktap_check mtu_below_min_refused sh -c "! ip link set $i mtu 67 2>/dev/null"
+ktap_check mtu_change ip link set "$i" mtu 1400
+ip link set "$i" mtu 1500
+ktap_check link_up up "$i"
+ktap_check operstate_up wait_operstate "$i" up
+
+rx0=$(stat "$i" rx_packets)
+tx0=$(stat "$i" tx_packets)
+ktap_check ping_gateway ping -c 3 -W 5 10.0.2.2
+ktap_check ping_gateway_large ping -c 3 -W 5 -s 1400 10.0.2.2
+ktap_check ping_burst ping -c 50 -i 0.01 -W 5 -q 10.0.2.2
+ktap_check rx_counted sh -c "[ $(stat "$i" rx_packets) -ge \$(($rx0 + 56)) ]"
+ktap_check tx_counted sh -c "[ $(stat "$i" tx_packets) -ge \$(($tx0 + 56)) ]"
+ktap_check rx_bytes_counted [ "$(stat "$i" rx_bytes)" -gt 0 ]
+ktap_check no_drops [ "$(stat "$i" rx_dropped)" = 0 ]
+
+host '{"execute": "set_link", "arguments": {"name": "nic0", "up": false}}'
+ktap_check link_down_follows wait_carrier "$i" 0
+ktap_check operstate_down wait_operstate "$i" down
+host '{"execute": "set_link", "arguments": {"name": "nic0", "up": true}}'
+ktap_check link_up_follows wait_carrier "$i" 1
+ktap_check ping_after_link_flap ping -c 2 -W 5 10.0.2.2
+
+ktap_check down_and_up sh -c "ip link set $i down && ip link set $i up"
+ip addr add 10.0.2.15/24 dev "$i" 2>/dev/null
+ktap_check ping_after_down_up sh -c "sleep 1; ping -c 2 -W 5 10.0.2.2"
+
+# Removal while the interface is up.
+ktap_check rmmod_while_up rmmod "$NET_DRIVER"
+ktap_check interface_gone [ -z "$(iface)" ]
+ktap_check device_unbound sh -c "[ ! -e /sys/bus/virtio/devices/$dev/driver ]"
+
+# Bound again, then unbound under traffic.
+ktap_check insmod_again net_load
+i=$(iface)
+i=${i:-eth0}
+ktap_check link_up_again up "$i"
+ktap_check ping_again ping -c 2 -W 5 10.0.2.2
+ping -i 0.01 -s 1000 -c 500 10.0.2.2 >/dev/null 2>&1 &
+pid=$!
+sleep 1
+ktap_check unbind_under_traffic sh -c "echo $dev > /sys/bus/virtio/drivers/$NET_DRIVER/unbind"
+wait $pid 2>/dev/null
+ktap_check interface_gone_after_unbind [ -z "$(iface)" ]
+ktap_check rmmod_after_unbind rmmod "$NET_DRIVER"
+ktap_check no_splat sh -c "! dmesg | grep -E 'BUG|WARNING|Oops|KASAN|refcount_t'"
+ktap_end
