@@ -15,6 +15,8 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod net {
+        pub(crate) mod napi;
+        pub(crate) mod netdevice;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;
@@ -22,6 +24,7 @@ mod rust_kernel {
 #[allow(unused_imports)]
 use rust_kernel::{
     block,
+    net,
     virtio, //
 };
 

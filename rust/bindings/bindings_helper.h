@@ -46,5 +46,6 @@ const unsigned int RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC = VIRTIO_RING_F_IND
 
 #include <linux/etherdevice.h>
 #include <uapi/linux/if_link.h>
+const unsigned int RVIRTIO_CONST_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
 const size_t RVIRTIO_CONST_NAPI_STRUCT_SIZE = sizeof(struct napi_struct);
 const size_t RVIRTIO_CONST_NAPI_STRUCT_ALIGN = __alignof__(struct napi_struct);

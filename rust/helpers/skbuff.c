@@ -96,9 +96,20 @@ __rust_helper bool rust_helper_skb_has_frag_list(const struct sk_buff *skb)
 	return skb_has_frag_list(skb);
 }
 
-__rust_helper unsigned char *rust_helper_skb_tail_pointer(const struct sk_buff *skb)
+__rust_helper void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page,
+					       int off, int size, unsigned int truesize)
 {
-	return skb_tail_pointer(skb);
+	skb_add_rx_frag(skb, i, page, off, size, truesize);
+}
+
+__rust_helper void *rust_helper_page_address(const struct page *page)
+{
+	return page_address(page);
+}
+
+__rust_helper void rust_helper_put_page(struct page *page)
+{
+	put_page(page);
 }
 
 __rust_helper void rust_helper_skb_reset_network_header(struct sk_buff *skb)

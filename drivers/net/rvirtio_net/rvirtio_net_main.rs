@@ -58,7 +58,8 @@ use rust_kernel::{
             NapiOwned,
             NewDevice,
             Poll,
-            PollContext, //
+            PollContext,
+            Receiver, //
         },
         netdevice::{
             self,
@@ -69,6 +70,7 @@ use rust_kernel::{
         },
         skbuff::{
             DropReason,
+            FragPage,
             SkBuff, //
         },
     },
@@ -77,7 +79,6 @@ use rust_kernel::{
         net::{
             self as vnet,
             Header,
-            RxBuffer,
             TxPacket, //
         },
     },
@@ -85,13 +86,12 @@ use rust_kernel::{
 
 /// The length of an Ethernet header.
 const ETH_HLEN: u32 = 14;
-/// The length of a VLAN tag.
-const VLAN_HLEN: u32 = 4;
-/// The largest payload of a standard Ethernet frame, and the largest MTU of this driver until
-/// it receives into larger buffers.
+/// The largest payload of a standard Ethernet frame: the default MTU.
 const ETH_DATA_LEN: u32 = 1500;
 /// The smallest MTU (IPv4's).
 const MIN_MTU: u32 = 68;
+/// The largest MTU (C's `MAX_MTU`).
+const MAX_MTU: u32 = 65535;
 /// The room a transmitted packet may need in the ring: the header, the linear part and every
 /// fragment (`MAX_SKB_FRAGS` is 17 by default).
 const TX_ROOM: u32 = 2 + 17;
@@ -137,73 +137,150 @@ impl QueueStats {
 struct ReceiveQueue {
     #[pin]
     napi: Napi<ReceiveQueue>,
-    vq: NapiOwned<virtio::Virtqueue<RxBuffer>>,
+    vq: NapiOwned<virtio::Virtqueue<FragPage>>,
     notifier: virtio::Notifier,
-    /// The size of the virtio-net header in each buffer.
+    /// The size of the virtio-net header at the start of each packet.
     hdr_len: usize,
     little_endian: bool,
+    /// Packets may span several buffers (`VIRTIO_NET_F_MRG_RXBUF`).
+    mergeable: bool,
     stats: QueueStats,
 }
 
 crate::impl_has_napi! { impl HasNapi for ReceiveQueue { self.napi } }
 
-/// The room of a receive buffer: the header and a full frame with a VLAN tag.
-fn rx_room(hdr_len: usize) -> u32 {
-    // The header is 10 or 12 bytes.
-    hdr_len as u32 + ETH_HLEN + VLAN_HLEN + ETH_DATA_LEN
+/// How much of a received packet is copied into the socket buffer's head, the rest staying in
+/// the page as a fragment (C's `GOOD_COPY_LEN`).
+const GOOD_COPY_LEN: usize = 128;
+
+/// Who is to blame for a dropped packet: the device (a bad header or length, counted as an
+/// error) or the driver (no memory, too many fragments). A socket buffer already built is
+/// dropped with its reason where the error is found.
+#[derive(Clone, Copy)]
+enum RxError {
+    Device,
+    Local,
 }
 
 impl ReceiveQueue {
-    /// Turns the bytes the device wrote into a packet for the stack; on failure, the reason to
-    /// drop it.
-    fn receive(&self, skb: &mut SkBuff) -> Result<(), DropReason> {
-        let len = skb.len() as usize;
-        if len < self.hdr_len + ETH_HLEN as usize {
-            return Err(DropReason::TooSmall);
+    /// Takes (and frees) the `n` buffers that carry the rest of a packet being dropped.
+    fn drain(ring: &mut virtio::Ring<'_, FragPage>, n: u16) {
+        for _ in 0..n {
+            if ring.get_buf().is_none() {
+                break;
+            }
         }
-        let header =
-            Header::from_bytes(skb.data(), self.hdr_len).map_err(|_| DropReason::DeviceHeader)?;
-        skb.pull(self.hdr_len as u32)
-            .map_err(|_| DropReason::DeviceHeader)?;
-        header
-            .apply_to(skb, self.little_endian)
-            .map_err(|_| DropReason::DeviceHeader)?;
+    }
+
+    /// Builds the packet that starts in `first`, taking the buffers that carry its rest from
+    /// `ring`, and applies its header.
+    fn receive(
+        &self,
+        ring: &mut virtio::Ring<'_, FragPage>,
+        rx: &mut Receiver<'_>,
+        first: virtio::Used<'_, FragPage>,
+    ) -> Result<SkBuff, RxError> {
+        let (page, len) = first.into_parts();
+        // A length beyond the buffer was already reported by the ring.
+        let len = len.map_err(|_| RxError::Device)?;
+        if len < self.hdr_len + ETH_HLEN as usize {
+            return Err(RxError::Device);
+        }
+        let mut bytes = [0u8; Header::LEN];
+        page.copy_to(0, &mut bytes[..self.hdr_len])
+            .map_err(|_| RxError::Device)?;
+        let header = Header::from_bytes(&bytes, self.hdr_len).map_err(|_| RxError::Device)?;
+        let buffers = if self.mergeable {
+            header.num_buffers(self.little_endian)
+        } else {
+            1
+        };
+        if buffers == 0 {
+            return Err(RxError::Device);
+        }
+        let rest = buffers - 1;
+
+        // The start of the packet in the buffer's head, the rest of the page as a fragment.
+        let data_len = len - self.hdr_len;
+        let copy = data_len.min(GOOD_COPY_LEN);
+        let mut skb = match rx.alloc_skb(copy as u32) {
+            Ok(skb) => skb,
+            Err(_) => {
+                Self::drain(ring, rest);
+                return Err(RxError::Local);
+            }
+        };
+        let head = skb
+            .put(copy as u32)
+            .and_then(|head| page.copy_to(self.hdr_len, head));
+        if head.is_err() {
+            Self::drain(ring, rest);
+            skb.drop_with_reason(DropReason::NotSpecified);
+            return Err(RxError::Local);
+        }
+        if data_len > copy {
+            let offset = (self.hdr_len + copy) as u32;
+            if let Err(page) = skb.add_frag(page, offset, (data_len - copy) as u32) {
+                drop(page);
+                Self::drain(ring, rest);
+                skb.drop_with_reason(DropReason::NotSpecified);
+                return Err(RxError::Local);
+            }
+        }
+
+        for left in (0..rest).rev() {
+            let Some(used) = ring.get_buf() else {
+                // The header announced more buffers than the device used.
+                skb.drop_with_reason(DropReason::DeviceHeader);
+                return Err(RxError::Device);
+            };
+            let (page, len) = used.into_parts();
+            let Ok(len) = len else {
+                Self::drain(ring, left);
+                skb.drop_with_reason(DropReason::DeviceHeader);
+                return Err(RxError::Device);
+            };
+            if len == 0 {
+                continue;
+            }
+            if let Err(page) = skb.add_frag(page, 0, len as u32) {
+                // More fragments than a socket buffer holds.
+                drop(page);
+                Self::drain(ring, left);
+                skb.drop_with_reason(DropReason::TooBig);
+                return Err(RxError::Local);
+            }
+        }
+
+        if header.apply_to(&mut skb, self.little_endian).is_err() {
+            skb.drop_with_reason(DropReason::DeviceHeader);
+            return Err(RxError::Device);
+        }
         if header.flags() & vnet::hdr::F_DATA_VALID != 0 {
             skb.set_checksum_unnecessary();
         }
-        Ok(())
+        if rx.eth_type_trans(&mut skb).is_err() {
+            skb.drop_with_reason(DropReason::TooSmall);
+            return Err(RxError::Device);
+        }
+        Ok(skb)
     }
 
-    /// Fills the ring with buffers from `alloc`; returns whether the device must be notified.
-    fn refill(
-        &self,
-        vq: &mut virtio::Virtqueue<RxBuffer>,
-        mut alloc: impl FnMut(u32) -> Result<SkBuff>,
-    ) -> bool {
+    /// Fills the ring with pages; returns whether the device must be notified.
+    fn refill(&self, vq: &mut virtio::Virtqueue<FragPage>) -> bool {
         let Ok(mut ring) = vq.ring() else {
             return false;
         };
-        let room = rx_room(self.hdr_len);
         let mut added = false;
         while ring.num_free() > 0 {
-            let Ok(skb) = alloc(room) else {
+            let Ok(page) = FragPage::alloc(GFP_ATOMIC) else {
                 // Out of memory: the next poll tries again.
                 break;
             };
-            let buf = match RxBuffer::new(skb) {
-                Ok(buf) => buf,
-                Err(skb) => {
-                    skb.drop_with_reason(DropReason::NotSpecified);
-                    break;
-                }
-            };
-            match ring.add(buf) {
+            match ring.add(page) {
                 Ok(()) => added = true,
-                Err((_, buf)) => {
-                    // Not lent: never seen by the device.
-                    drop(buf);
-                    break;
-                }
+                // Not lent: never seen by the device.
+                Err(_) => break,
             }
         }
         added && ring.kick_prepare()
@@ -217,57 +294,33 @@ impl Poll for ReceiveQueue {
         let Some((vq, rx)) = ctx.owned(&this.vq) else {
             return;
         };
-        let mut received = 0u64;
-        let mut bytes = 0u64;
-        let mut dropped = 0u64;
+        let (mut received, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
         if let Ok(mut ring) = vq.ring() {
             while !rx.is_exhausted() {
                 let Some(used) = ring.get_buf() else {
                     break;
                 };
-                let (buf, len) = used.into_parts();
-                let Ok(len) = len else {
-                    // A length beyond the buffer: the device lies; the ring reported it.
-                    dropped += 1;
-                    rx.count();
-                    drop(buf);
-                    continue;
-                };
-                let mut skb = match buf.into_received(len) {
-                    Ok(skb) => skb,
-                    Err(_) => {
-                        dropped += 1;
-                        rx.count();
-                        continue;
+                match this.receive(&mut ring, rx, used) {
+                    Ok(skb) => {
+                        received += 1;
+                        bytes += u64::from(skb.len());
+                        rx.gro_receive(skb);
                     }
-                };
-                match this.receive(&mut skb) {
-                    Ok(()) => {}
-                    Err(reason) => {
-                        dropped += 1;
+                    Err(e) => {
                         rx.count();
-                        skb.drop_with_reason(reason);
-                        continue;
+                        dropped += 1;
+                        errors += u64::from(matches!(e, RxError::Device));
                     }
                 }
-                if rx.eth_type_trans(&mut skb).is_err() {
-                    dropped += 1;
-                    rx.count();
-                    skb.drop_with_reason(DropReason::TooSmall);
-                    continue;
-                }
-                received += 1;
-                bytes += u64::from(skb.len());
-                rx.gro_receive(skb);
             }
         }
-        let notify = this.refill(vq, |len| rx.alloc_skb(len));
-        if notify {
+        if this.refill(vq) {
             this.notifier.notify();
         }
         this.stats.add(&this.stats.packets, received);
         this.stats.add(&this.stats.bytes, bytes);
         this.stats.add(&this.stats.dropped, dropped);
+        this.stats.add(&this.stats.errors, errors);
     }
 
     fn arm<'a>(this: &'a Self, ctx: &mut PollContext<'a>) -> Self::Armed {
@@ -437,10 +490,11 @@ struct NetPriv {
 
 /// The queues, from probe to the private data.
 struct Queues {
-    rx: virtio::Virtqueue<RxBuffer>,
+    rx: virtio::Virtqueue<FragPage>,
     tx: virtio::Virtqueue<TxPacket>,
     hdr_len: usize,
     little_endian: bool,
+    mergeable: bool,
 }
 
 struct NetOps;
@@ -456,6 +510,7 @@ impl netdevice::Operations for NetOps {
             tx,
             hdr_len,
             little_endian,
+            mergeable,
         } = init;
         let rx_notifier = rx.notifier();
         let tx_notifier = tx.notifier();
@@ -466,6 +521,7 @@ impl netdevice::Operations for NetOps {
                 notifier: rx_notifier,
                 hdr_len,
                 little_endian,
+                mergeable,
                 stats: QueueStats::new(),
             }? Error)
             .pin_chain(|rq| Napi::add(rq.into_ref(), dev)),
@@ -485,9 +541,7 @@ impl netdevice::Operations for NetOps {
     fn open(dev: &netdevice::Device<Self>) -> Result {
         let data = dev.data();
         let rq = &data.rq;
-        let notify = rq
-            .napi
-            .with_disabled(&rq.vq, |vq| rq.refill(vq, |len| dev.alloc_rx_skb(len)))?;
+        let notify = rq.napi.with_disabled(&rq.vq, |vq| rq.refill(vq))?;
         if notify {
             rq.notifier.notify();
         }
@@ -531,7 +585,8 @@ fn update_carrier(vdev: &virtio::Device<Bound>, dev: &netdevice::Device<NetOps>)
 
 fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetOps>> {
     let little_endian = vdev.is_little_endian();
-    let hdr_len = if vdev.has_feature(virtio::features::VERSION_1) {
+    let mergeable = vdev.has_feature(vnet::features::MRG_RXBUF);
+    let hdr_len = if mergeable || vdev.has_feature(virtio::features::VERSION_1) {
         Header::LEN
     } else {
         Header::LEGACY_LEN
@@ -545,6 +600,9 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     let rx = found.take(rx)?;
     let tx = found.take(tx)?;
 
+    // Without mergeable buffers a frame must fit in one page-sized buffer: the standard
+    // Ethernet payload, as C's small buffers.
+    let limit = if mergeable { MAX_MTU } else { ETH_DATA_LEN };
     let mtu_max = if vdev.has_feature(vnet::features::MTU) {
         let mtu = u32::from(vdev.read_config(|cfg| cfg.read(vnet::config::MTU))?);
         if mtu < MIN_MTU {
@@ -552,13 +610,14 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
                 vdev.as_ref(),
                 "device MTU {mtu} below the minimum {MIN_MTU}: ignored\n"
             );
-            ETH_DATA_LEN
+            limit
         } else {
-            mtu.min(ETH_DATA_LEN)
+            mtu.min(limit)
         }
     } else {
-        ETH_DATA_LEN
+        limit
     };
+    let mtu = mtu_max.min(ETH_DATA_LEN);
 
     let mut builder = netdevice::Builder::<NetOps>::new(
         vdev.as_ref(),
@@ -570,6 +629,7 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
             tx,
             hdr_len,
             little_endian,
+            mergeable,
         },
     )?;
     if vdev.has_feature(vnet::features::MAC) {
@@ -578,7 +638,7 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     } else {
         builder.set_random_address();
     }
-    builder.set_mtu(MIN_MTU, mtu_max, mtu_max)?;
+    builder.set_mtu(MIN_MTU, mtu_max, mtu)?;
 
     let data = builder.device().data();
     let rx_irq = Arc::new(
@@ -624,6 +684,7 @@ impl virtio::Driver for RvirtioNet {
         vnet::features::MAC,
         vnet::features::STATUS,
         vnet::features::MTU,
+        vnet::features::MRG_RXBUF,
     ];
 
     fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {

@@ -10,7 +10,10 @@
 //! checksum and segmentation state.
 
 use super::{
-    super::net::skbuff::SkBuff,
+    super::net::skbuff::{
+        FragPage,
+        SkBuff, //
+    },
     SgList, //
 };
 use crate::bindings;
@@ -53,6 +56,9 @@ pub mod features {
     pub const MAC: u32 = bindings::VIRTIO_NET_F_MAC;
     /// The device reports its link status in its configuration.
     pub const STATUS: u32 = bindings::VIRTIO_NET_F_STATUS;
+    /// The device accepts receive buffers that hold part of a packet, which spans as many as
+    /// the header's `num_buffers` says.
+    pub const MRG_RXBUF: u32 = bindings::VIRTIO_NET_F_MRG_RXBUF;
     /// The device reports the largest MTU it supports in its configuration.
     pub const MTU: u32 = bindings::VIRTIO_NET_F_MTU;
     /// The device has a control queue.
@@ -201,65 +207,23 @@ impl Header {
     }
 }
 
-/// A receive buffer: an empty socket buffer whose tail room the device writes (the header, then
-/// the packet). It is the token of a receive queue.
-///
-/// # Invariants
-///
-/// The buffer is empty, linear and not shared with a clone, so its tail room is its own.
-pub struct RxBuffer(SkBuff);
-
-impl RxBuffer {
-    /// Prepares `skb` to receive into its tail room; gives it back if it is not empty, has
-    /// fragments, or shares its data with a clone.
-    pub fn new(skb: SkBuff) -> core::result::Result<Self, SkBuff> {
-        if !skb.is_empty() || skb.headlen() != skb.len() || skb.is_cloned() || skb.tailroom() == 0 {
-            return Err(skb);
-        }
-        // INVARIANT: Checked above.
-        Ok(Self(skb))
-    }
-
-    /// The number of bytes the device may write.
-    pub fn room(&self) -> u32 {
-        self.0.tailroom()
-    }
-
-    /// The socket buffer with the `len` bytes the device wrote, header included. `EINVAL` if
-    /// `len` is beyond the room (the ring already refuses such a length: see
-    /// [`Used::into_parts`](super::Used::into_parts)); the buffer is then dropped.
-    pub fn into_received(self, len: usize) -> Result<SkBuff> {
-        let mut skb = self.0;
-        let len = u32::try_from(len).map_err(|_| EINVAL)?;
-        skb.put(len)?;
-        Ok(skb)
-    }
-}
-
 // SAFETY:
-// - `into_raw`/`from_raw` convert the owned socket buffer to and from its pointer.
-// - `describe` lends the buffer's tail room, which is its own (type invariant) and stays in
-//   place while the buffer is held by the ring: nothing else reaches the buffer meanwhile.
-unsafe impl super::Token for RxBuffer {
+// - `into_raw`/`from_raw` convert the owned page to and from its pointer.
+// - `describe` lends the whole page, which is owned and stays allocated while the ring holds
+//   it: nothing else reaches it meanwhile.
+unsafe impl super::Token for FragPage {
     fn into_raw(self) -> *mut c_void {
-        self.0.into_raw().as_ptr().cast()
+        FragPage::into_raw(self).as_ptr().cast()
     }
 
     unsafe fn from_raw(raw: *mut c_void) -> Self {
-        // SAFETY: By the safety requirements `raw` comes from `into_raw`, which gave up the
-        // buffer's reference; the invariant held then and nothing changed it since.
-        Self(unsafe { SkBuff::from_raw(NonNull::new_unchecked(raw.cast())) })
+        // SAFETY: By the safety requirements `raw` comes from `into_raw` and is ours again.
+        unsafe { FragPage::from_raw(NonNull::new_unchecked(raw.cast())) }
     }
 
     unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'_, 'a>) -> Result {
-        let skb = raw.cast::<bindings::sk_buff>();
-        // SAFETY: `raw` is an outstanding buffer (safety requirements).
-        let (tail, room) =
-            unsafe { (bindings::skb_tail_pointer(skb), bindings::skb_tailroom(skb)) };
-        let room = usize::try_from(room).map_err(|_| EINVAL)?;
-        // SAFETY: The tail room is the buffer's own (type invariant), valid until the ring
-        // gives the token back, after `'a`.
-        unsafe { sg.push_raw(tail, room, true) }
+        // SAFETY: The page is owned by the token the ring holds until after `'a`.
+        unsafe { sg.push_page_raw(raw.cast(), 0, FragPage::SIZE, true) }
     }
 }
 

@@ -361,6 +361,21 @@ impl<'s, 'a> SgList<'s, 'a> {
         Ok(())
     }
 
+    /// Adds `len` bytes at `offset` of a page the device may write.
+    ///
+    /// # Safety
+    ///
+    /// The page must stay valid, and unused by anyone but the device, for `'a`.
+    pub(crate) unsafe fn push_page_raw(
+        &mut self,
+        page: *mut bindings::page,
+        offset: usize,
+        len: usize,
+        writable: bool,
+    ) -> Result {
+        self.push_page(page, offset, len, writable)
+    }
+
     /// Adds `len` bytes at `offset` of a page the device may read.
     pub fn readable_page(&mut self, page: &'a Page, offset: usize, len: usize) -> Result {
         self.push_page(page.as_ptr(), offset, len, false)
