@@ -20,6 +20,7 @@ mod rust_kernel {
     pub(crate) mod hw_random;
     pub(crate) mod ida;
     pub(crate) mod net {
+        pub(crate) mod ethtool;
         pub(crate) mod napi;
         pub(crate) mod netdevice;
         pub(crate) mod skbuff;

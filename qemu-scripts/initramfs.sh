@@ -25,6 +25,8 @@ TOOLS=(mkfs.ext4 e2fsck)
 # util-linux's blkdiscard (-z: BLKZEROOUT) and fallocate (-z, -p on a block
 # device), which busybox's applets lack; in /usr/bin, after busybox's on PATH.
 TOOLS+=(blkdiscard fallocate)
+# ethtool, for the network drivers' ethtool surface (busybox has none).
+TOOLS+=(ethtool)
 # The static fio: RVIRTIO_FIO if the caller has it already, else built or
 # taken from the cache now.
 fio=${RVIRTIO_FIO:-$("$RVIRTIO_TOP/qemu-scripts/fio.sh")}

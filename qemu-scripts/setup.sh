@@ -24,7 +24,7 @@ APT_PACKAGES=(
 	# Rust with its library source (the kernel builds `core` itself).
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	# VM and the userspace the tests run in it.
-	qemu-system-x86 busybox-static e2fsprogs util-linux
+	qemu-system-x86 busybox-static e2fsprogs util-linux ethtool
 	# A static fio built from Debian's source package (fio.sh).
 	dpkg-dev gcc libc6-dev
 )

@@ -15,6 +15,7 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod net {
+        pub(crate) mod ethtool;
         pub(crate) mod napi;
         pub(crate) mod netdevice;
         pub(crate) mod skbuff;

@@ -116,3 +116,8 @@ __rust_helper u8 rust_helper_virtio_get_status(struct virtio_device *vdev)
 {
 	return vdev->config->get_status(vdev);
 }
+
+__rust_helper const char *rust_helper_virtio_bus_name(struct virtio_device *vdev)
+{
+	return virtio_bus_name(vdev);
+}

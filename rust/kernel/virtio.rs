@@ -229,6 +229,15 @@ impl Device<device::Bound> {
         unsafe { bindings::virtio_is_little_endian(self.as_raw()) }
     }
 
+    /// The transport's name of the device (`virtio_bus_name()`): the PCI address for
+    /// virtio_pci, "virtio" for a transport that has none.
+    pub fn bus_name(&self) -> &CStr {
+        // SAFETY: The device is bound, so its transport's `config` operations are valid; the
+        // name belongs to the transport's device (or is static), which outlives the bound
+        // device borrowed here, and is NUL-terminated.
+        unsafe { CStr::from_char_ptr(bindings::virtio_bus_name(self.as_raw())) }
+    }
+
     /// The largest buffer the transport can map for the device (`virtio_max_dma_size()`).
     pub fn max_dma_size(&self) -> usize {
         // SAFETY: The device is bound.

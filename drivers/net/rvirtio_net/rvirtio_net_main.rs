@@ -42,6 +42,7 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod net {
+        pub(crate) mod ethtool;
         pub(crate) mod napi;
         pub(crate) mod netdevice;
         pub(crate) mod skbuff;
@@ -52,6 +53,11 @@ mod rust_kernel {
 use rust_kernel::net;
 use rust_kernel::{
     net::{
+        ethtool::{
+            Channels,
+            DrvInfo,
+            RingParam, //
+        },
         napi::{
             Napi,
             NapiLink,
@@ -486,6 +492,10 @@ struct NetPriv {
     rq: ReceiveQueue,
     #[pin]
     sq: SendQueue,
+    /// The ring sizes, current and largest, for ethtool.
+    rings: RingParam,
+    /// The transport's name of the device (its PCI address), for ethtool.
+    bus_info: KVec<u8>,
 }
 
 /// The queues, from probe to the private data.
@@ -495,6 +505,7 @@ struct Queues {
     hdr_len: usize,
     little_endian: bool,
     mergeable: bool,
+    bus_info: KVec<u8>,
 }
 
 struct NetOps;
@@ -511,9 +522,16 @@ impl netdevice::Operations for NetOps {
             hdr_len,
             little_endian,
             mergeable,
+            bus_info,
         } = init;
         let rx_notifier = rx.notifier();
         let tx_notifier = tx.notifier();
+        let rings = RingParam {
+            rx_max: rx.max_size(),
+            tx_max: tx.max_size(),
+            rx: rx.size(),
+            tx: tx.size(),
+        };
         try_pin_init!(NetPriv {
             rq <- try_pin_init!(ReceiveQueue {
                 napi <- Napi::new(),
@@ -535,6 +553,8 @@ impl netdevice::Operations for NetOps {
                 stats: QueueStats::new(),
             }? Error)
             .pin_chain(|sq| Napi::add(sq.into_ref(), dev)),
+            rings,
+            bus_info,
         }? Error)
     }
 
@@ -567,6 +587,24 @@ impl netdevice::Operations for NetOps {
     fn get_stats64(dev: &netdevice::Device<Self>, stats: &mut Stats64) {
         let data = dev.data();
         stats.set(data.rq.stats.counters(), data.sq.stats.counters());
+    }
+
+    fn get_drvinfo(dev: &netdevice::Device<Self>, info: &mut DrvInfo) {
+        info.set_driver(c"rvirtio_net");
+        // The version virtio_net reports.
+        info.set_version(c"1.0.0");
+        info.set_bus_info(&dev.data().bus_info);
+    }
+
+    fn get_ringparam(dev: &netdevice::Device<Self>) -> RingParam {
+        dev.data().rings
+    }
+
+    fn get_channels(_dev: &netdevice::Device<Self>) -> Channels {
+        Channels {
+            max_combined: 1,
+            combined: 1,
+        }
     }
 }
 
@@ -630,6 +668,12 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
             hdr_len,
             little_endian,
             mergeable,
+            bus_info: {
+                let name = vdev.bus_name().to_bytes();
+                let mut v = KVec::with_capacity(name.len(), GFP_KERNEL)?;
+                v.extend_from_slice(name, GFP_KERNEL)?;
+                v
+            },
         },
     )?;
     if vdev.has_feature(vnet::features::MAC) {

@@ -41,23 +41,25 @@ iface() {
 	ls /sys/bus/virtio/devices/$dev/net 2>/dev/null | head -1
 }
 
-# wait_carrier IFACE 0|1: up to 10 s for the carrier to be VALUE.
-wait_carrier() {
+# wait_attr IFACE ATTR VALUE: up to 10 s for /sys/class/net/IFACE/ATTR to
+# read VALUE.
+wait_attr() {
 	for _ in $(seq 40); do
-		[ "$(cat /sys/class/net/$1/carrier 2>/dev/null)" = "$2" ] && return 0
+		[ "$(cat /sys/class/net/$1/$2 2>/dev/null)" = "$3" ] && return 0
 		sleep 0.25
 	done
 	return 1
 }
 
-# wait_operstate IFACE STATE: up to 10 s for the operational state (set by
-# the link watcher, up to a second after the carrier).
+# wait_carrier IFACE 0|1: the carrier.
+wait_carrier() {
+	wait_attr "$1" carrier "$2"
+}
+
+# wait_operstate IFACE STATE: the operational state, set by the link watcher
+# up to a second after the carrier.
 wait_operstate() {
-	for _ in $(seq 40); do
-		[ "$(cat /sys/class/net/$1/operstate 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.25
-	done
-	return 1
+	wait_attr "$1" operstate "$2"
 }
 
 # stat IFACE NAME: a counter of the interface's statistics.
@@ -86,7 +88,18 @@ ktap_check mtu_above_max_refused sh -c "! ip link set $i mtu 65536 2>/dev/null"
 ktap_check mtu_below_min_refused sh -c "! ip link set $i mtu 67 2>/dev/null"
 ktap_check mtu_change ip link set "$i" mtu 1400
 ip link set "$i" mtu 1500
+# ethtool, as virtio_net answers: the driver's name and version and the
+# transport's name of the device (the PCI address, the virtio device's
+# parent in sysfs), the ring sizes (QEMU's default 256, current and largest),
+# one combined channel, and the link.
+pci=$(basename "$(dirname "$(readlink -f /sys/bus/virtio/devices/$dev)")")
+ktap_check ethtool_driver sh -c "ethtool -i $i | grep -qx 'driver: $NET_DRIVER'"
+ktap_check ethtool_version sh -c "ethtool -i $i | grep -qx 'version: 1.0.0'"
+ktap_check ethtool_bus_info sh -c "ethtool -i $i | grep -qx 'bus-info: $pci'"
+ktap_check ethtool_rings sh -c "[ \$(ethtool -g $i | grep -Ec '^(RX|TX):[[:space:]]+256$') = 4 ]"
+ktap_check ethtool_channels sh -c "[ \$(ethtool -l $i | grep -Ec '^Combined:[[:space:]]+1$') = 2 ]"
 ktap_check link_up up "$i"
+ktap_check ethtool_link_detected sh -c "ethtool $i | grep -q 'Link detected: yes'"
 ktap_check operstate_up wait_operstate "$i" up
 
 rx0=$(stat "$i" rx_packets)

@@ -13,6 +13,12 @@
 //! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
 
 use super::{
+    ethtool::{
+        Channels,
+        DrvInfo,
+        EthtoolVTable,
+        RingParam, //
+    },
     napi::NewDevice,
     skbuff::SkBuff, //
 };
@@ -113,6 +119,22 @@ pub trait Operations: Sized + 'static {
     fn tx_timeout(_dev: &Device<Self>, _queue: u32) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// The driver's name and version and the device's bus address (ethtool's `get_drvinfo`,
+    /// `ethtool -i`).
+    fn get_drvinfo(_dev: &Device<Self>, _info: &mut DrvInfo) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The ring sizes (ethtool's `get_ringparam`, `ethtool -g`).
+    fn get_ringparam(_dev: &Device<Self>) -> RingParam {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The queue counts (ethtool's `get_channels`, `ethtool -l`).
+    fn get_channels(_dev: &Device<Self>) -> Channels {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// A network device of driver `T`.
@@ -128,7 +150,7 @@ impl<T: Operations> Device<T> {
     /// # Safety
     ///
     /// `ptr` must be a device of driver `T` (type invariant) that stays valid for `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // SAFETY: `Device` is a transparent wrapper; by the safety requirements the device is
         // valid for `'a`.
         unsafe { &*ptr.cast() }
@@ -362,8 +384,11 @@ impl<T: Operations> Builder<T> {
             .cast_mut();
         // SAFETY: Both are valid; the parent outlives the registration (which ends at unbind).
         unsafe { bindings::netdev_set_parent(raw, parent_raw) };
-        // SAFETY: The device is valid; the table is static.
-        unsafe { bindings::netdev_set_ops(raw, &OperationsVTable::<T>::OPS) };
+        // SAFETY: The device is valid; the tables are static.
+        unsafe {
+            bindings::netdev_set_ops(raw, &OperationsVTable::<T>::OPS);
+            bindings::netdev_set_ethtool_ops(raw, &EthtoolVTable::<T>::OPS);
+        }
         // INVARIANT: Allocated for `T`, data initialised, not registered.
         Ok(Self {
             dev,

@@ -656,6 +656,13 @@ impl<T: Token> Virtqueue<T> {
             .with(0, |vq| unsafe { bindings::virtqueue_get_vring_size(vq) })
     }
 
+    /// The largest number of descriptors the device supports for this queue (0 after
+    /// teardown).
+    pub fn max_size(&self) -> u32 {
+        // SAFETY: `vq` is alive; `num_max` is set when the queue is created and does not change.
+        self.notifier.with(0, |vq| unsafe { (*vq).num_max })
+    }
+
     /// Sets the CPUs the queue's interrupt goes to (`None`: no preference), if the transport
     /// supports it.
     ///

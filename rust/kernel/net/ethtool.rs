@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ethtool operations of network devices (`struct ethtool_ops`).
+//!
+//! The table is built from a driver's [`Operations`]: `get_link` and `get_ts_info` are the
+//! core's generic ones (`ethtool_op_get_link()`, `ethtool_op_get_ts_info()`), as in most
+//! drivers; `get_drvinfo`, `get_ringparam` and `get_channels` come from the driver if it
+//! implements them. Without a `get_drvinfo`, the ethtool core reports the driver's name and the
+//! name of the parent device (`ethtool -i`).
+//!
+//! C header: [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h)
+
+use super::netdevice::{
+    Device,
+    Operations, //
+};
+use crate::bindings;
+use core::marker::PhantomData;
+use kernel::str::CStr;
+
+/// Driver information (`struct ethtool_drvinfo`, `ethtool -i`), filled in by
+/// [`Operations::get_drvinfo`]. Strings longer than their field are cut.
+#[repr(transparent)]
+pub struct DrvInfo(bindings::ethtool_drvinfo);
+
+impl DrvInfo {
+    fn copy(dst: &mut [kernel::ffi::c_char], src: &[u8]) {
+        let n = src.len().min(dst.len().saturating_sub(1));
+        for (d, &s) in dst.iter_mut().zip(&src[..n]) {
+            *d = s as kernel::ffi::c_char;
+        }
+        if let Some(end) = dst.get_mut(n) {
+            *end = 0;
+        }
+    }
+
+    /// Sets the driver's name.
+    pub fn set_driver(&mut self, name: &CStr) {
+        Self::copy(&mut self.0.driver, name.to_bytes());
+    }
+
+    /// Sets the driver's version.
+    pub fn set_version(&mut self, version: &CStr) {
+        Self::copy(&mut self.0.version, version.to_bytes());
+    }
+
+    /// Sets the device's bus address.
+    pub fn set_bus_info(&mut self, bus_info: &[u8]) {
+        Self::copy(&mut self.0.bus_info, bus_info);
+    }
+}
+
+/// Ring sizes of a device (`ethtool -g`): the largest each queue supports and the current ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingParam {
+    /// The largest receive ring.
+    pub rx_max: u32,
+    /// The largest transmit ring.
+    pub tx_max: u32,
+    /// The current receive ring.
+    pub rx: u32,
+    /// The current transmit ring.
+    pub tx: u32,
+}
+
+/// Queue counts of a device (`ethtool -l`), as combined receive/transmit channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Channels {
+    /// The most channels the device supports.
+    pub max_combined: u32,
+    /// The channels in use.
+    pub combined: u32,
+}
+
+pub(crate) struct EthtoolVTable<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> EthtoolVTable<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a registered device of driver `T` and `ring` valid for writes (the
+    /// ethtool core calls the table only so).
+    unsafe extern "C" fn get_ringparam_callback(
+        dev: *mut bindings::net_device,
+        ring: *mut bindings::ethtool_ringparam,
+        _kernel_ring: *mut bindings::kernel_ethtool_ringparam,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) {
+        // SAFETY: By the safety requirements `dev` is a device of `T`, valid during the call.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        let r = T::get_ringparam(dev);
+        // SAFETY: By the safety requirements `ring` is valid for writes.
+        let ring = unsafe { &mut *ring };
+        ring.rx_max_pending = r.rx_max;
+        ring.tx_max_pending = r.tx_max;
+        ring.rx_pending = r.rx;
+        ring.tx_pending = r.tx;
+    }
+
+    /// # Safety
+    ///
+    /// As for `get_ringparam_callback`, for `info`.
+    unsafe extern "C" fn get_drvinfo_callback(
+        dev: *mut bindings::net_device,
+        info: *mut bindings::ethtool_drvinfo,
+    ) {
+        // SAFETY: As in `get_ringparam_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // SAFETY: By the safety requirements `info` is valid for writes, and 4-byte aligned as
+        // its type (the core keeps it on its stack); `DrvInfo` is a transparent wrapper.
+        let info = unsafe { &mut *info.cast::<DrvInfo>() };
+        T::get_drvinfo(dev, info);
+    }
+
+    /// # Safety
+    ///
+    /// As for `get_ringparam_callback`, for `channels`.
+    unsafe extern "C" fn get_channels_callback(
+        dev: *mut bindings::net_device,
+        channels: *mut bindings::ethtool_channels,
+    ) {
+        // SAFETY: As in `get_ringparam_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        let c = T::get_channels(dev);
+        // SAFETY: By the safety requirements `channels` is valid for writes.
+        let channels = unsafe { &mut *channels };
+        channels.max_combined = c.max_combined;
+        channels.combined_count = c.combined;
+    }
+
+    pub(crate) const OPS: bindings::ethtool_ops = bindings::ethtool_ops {
+        get_drvinfo: if T::HAS_GET_DRVINFO {
+            Some(Self::get_drvinfo_callback)
+        } else {
+            None
+        },
+        get_link: Some(bindings::ethtool_op_get_link),
+        get_ts_info: Some(bindings::ethtool_op_get_ts_info),
+        get_ringparam: if T::HAS_GET_RINGPARAM {
+            Some(Self::get_ringparam_callback)
+        } else {
+            None
+        },
+        get_channels: if T::HAS_GET_CHANNELS {
+            Some(Self::get_channels_callback)
+        } else {
+            None
+        },
+        // SAFETY: A table of optional function pointers and flags: all zeroes is "none".
+        ..unsafe { core::mem::zeroed() }
+    };
+}
