@@ -31,3 +31,15 @@ echo "--- block devices ---"
 cat /proc/partitions
 echo "--- network interfaces ---"
 ls /sys/class/net
+for d in /sys/bus/virtio/drivers/rvirtio_net/virtio*; do
+	[ -d "$d/net" ] || continue
+	i=$(ls "$d/net" | head -1)
+	echo "--- $i (rvirtio_net): up, ethtool, 3 pings to QEMU's user-network gateway ---"
+	ip link set "$i" up && ip addr add 10.0.2.15/24 dev "$i"
+	sleep 1
+	ip link show "$i"
+	echo "packets received $(cat /sys/class/net/$i/statistics/rx_packets), sent $(cat /sys/class/net/$i/statistics/tx_packets)"
+	ethtool -i "$i"
+	ethtool "$i" | grep "Link detected"
+	ping -c 3 -W 5 10.0.2.2
+done

@@ -47,5 +47,7 @@ const unsigned int RVIRTIO_CONST_VIRTIO_RING_F_INDIRECT_DESC = VIRTIO_RING_F_IND
 #include <linux/etherdevice.h>
 #include <uapi/linux/if_link.h>
 const unsigned int RVIRTIO_CONST_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
+const netdev_features_t RVIRTIO_CONST_NETIF_F_HIGHDMA = NETIF_F_HIGHDMA;
+const netdev_features_t RVIRTIO_CONST_NETIF_F_RXCSUM = NETIF_F_RXCSUM;
 const size_t RVIRTIO_CONST_NAPI_STRUCT_SIZE = sizeof(struct napi_struct);
 const size_t RVIRTIO_CONST_NAPI_STRUCT_ALIGN = __alignof__(struct napi_struct);

@@ -683,6 +683,13 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
         builder.set_random_address();
     }
     builder.set_mtu(MIN_MTU, mtu_max, mtu)?;
+    // As virtio_net: with GUEST_CSUM a partially checksummed packet is valid for the stack,
+    // without it the device sends only full checksums, which it may have checked (the header
+    // says so); either way the interface receives checksums.
+    builder.set_features(
+        0,
+        netdevice::features::HIGHDMA | netdevice::features::RXCSUM,
+    );
 
     let data = builder.device().data();
     let rx_irq = Arc::new(
@@ -729,6 +736,7 @@ impl virtio::Driver for RvirtioNet {
         vnet::features::STATUS,
         vnet::features::MTU,
         vnet::features::MRG_RXBUF,
+        vnet::features::GUEST_CSUM,
     ];
 
     fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {

@@ -41,6 +41,16 @@ use kernel::{
 /// The length of an Ethernet address.
 pub const ETH_ALEN: usize = 6;
 
+/// Device features (`NETIF_F_*`), for [`Builder::set_features`].
+pub mod features {
+    use crate::bindings;
+
+    /// The device can reach memory above 4 GiB.
+    pub const HIGHDMA: u64 = bindings::RVIRTIO_CONST_NETIF_F_HIGHDMA;
+    /// The device checks the checksums of received packets.
+    pub const RXCSUM: u64 = bindings::RVIRTIO_CONST_NETIF_F_RXCSUM;
+}
+
 /// What [`Operations::start_xmit`] did with a packet.
 pub enum TxResult {
     /// The packet was taken: lent to the device or dropped (`NETDEV_TX_OK`).

@@ -56,6 +56,9 @@ pub mod features {
     pub const MAC: u32 = bindings::VIRTIO_NET_F_MAC;
     /// The device reports its link status in its configuration.
     pub const STATUS: u32 = bindings::VIRTIO_NET_F_STATUS;
+    /// The driver accepts received packets with a partial checksum (and the device may report
+    /// checked ones).
+    pub const GUEST_CSUM: u32 = bindings::VIRTIO_NET_F_GUEST_CSUM;
     /// The device accepts receive buffers that hold part of a packet, which spans as many as
     /// the header's `num_buffers` says.
     pub const MRG_RXBUF: u32 = bindings::VIRTIO_NET_F_MRG_RXBUF;
