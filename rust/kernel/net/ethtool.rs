@@ -149,3 +149,38 @@ impl<T: Operations> EthtoolVTable<T> {
         ..unsafe { core::mem::zeroed() }
     };
 }
+
+#[cfg(rvirtio_kunit)]
+use kernel::prelude::kunit_tests;
+
+#[cfg(rvirtio_kunit)]
+#[kunit_tests(rvirtio_ethtool)]
+mod tests {
+    use super::*;
+
+    fn field(f: &[kernel::ffi::c_char]) -> &[u8] {
+        // SAFETY: `c_char` and `u8` have the same size and alignment.
+        let bytes = unsafe { core::slice::from_raw_parts(f.as_ptr().cast::<u8>(), f.len()) };
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        &bytes[..end]
+    }
+
+    /// Fails if a string is copied without its terminating NUL or past its field: ethtool
+    /// would print (or the kernel copy out) the bytes that follow.
+    #[test]
+    fn strings_are_cut_and_terminated() {
+        let mut info = DrvInfo(bindings::ethtool_drvinfo::default());
+        info.set_driver(c"rvirtio_net");
+        info.set_version(c"1.0.0");
+        let long = [b'x'; 40];
+        info.set_bus_info(&long);
+        assert_eq!(field(&info.0.driver), b"rvirtio_net");
+        assert_eq!(field(&info.0.version), b"1.0.0");
+        // 32 bytes: 31 of the string and the NUL.
+        assert_eq!(info.0.bus_info.len(), 32);
+        assert_eq!(field(&info.0.bus_info), &long[..31]);
+        assert_eq!(info.0.bus_info[31], 0);
+        info.set_bus_info(b"");
+        assert_eq!(field(&info.0.bus_info), b"");
+    }
+}

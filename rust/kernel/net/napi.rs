@@ -274,14 +274,18 @@ impl<T: Poll> Napi<T> {
     }
 
     /// Runs `f` with `data`, which only the poll uses otherwise, while the context is disabled
-    /// (before it is first enabled, or between a disable and the next enable). `EBUSY` if it is
-    /// enabled; `EINVAL` if `data` is not in the structure that holds this context.
+    /// (after it was added, before it is first enabled or between a disable and the next
+    /// enable). `EBUSY` if it is enabled; `EINVAL` if it was never added (only an added context
+    /// is known to be its structure's) or `data` is not in the structure that holds it.
     pub fn with_disabled<U, R>(
         &self,
         data: &NapiOwned<U>,
         f: impl FnOnce(&mut U) -> R,
     ) -> Result<R> {
         let state = self.state.lock();
+        if !state.added {
+            return Err(EINVAL);
+        }
         if state.enabled {
             return Err(EBUSY);
         }
@@ -291,9 +295,10 @@ impl<T: Poll> Napi<T> {
         if !data.is_within(start, size_of::<T>()) {
             return Err(EINVAL);
         }
-        // SAFETY: The context is disabled and cannot be enabled while `state` is locked, so
-        // no poll runs; `data` belongs to this context's container (checked above), which only
-        // its poll and this function access.
+        // SAFETY: The context was added, so it is the one at `T::OFFSET` in its container (type
+        // invariant), and it is disabled and cannot be enabled while `state` is locked, so no
+        // poll runs; `data` belongs to that container (checked above), which only its poll and
+        // this function access.
         let r = f(unsafe { &mut *data.value.get() });
         drop(state);
         Ok(r)
