@@ -596,6 +596,27 @@ impl netdevice::Operations for NetOps {
         info.set_bus_info(&dev.data().bus_info);
     }
 
+    const ETHTOOL_STATS: &'static [&'static CStr] = &[
+        c"rx0_packets",
+        c"rx0_bytes",
+        c"rx0_drops",
+        c"rx0_errors",
+        c"tx0_packets",
+        c"tx0_bytes",
+        c"tx0_drops",
+    ];
+
+    fn get_ethtool_stats(dev: &netdevice::Device<Self>, values: &mut [u64]) {
+        let data = dev.data();
+        let (rx, tx) = (data.rq.stats.counters(), data.sq.stats.counters());
+        let all = [
+            rx.packets, rx.bytes, rx.dropped, rx.errors, tx.packets, tx.bytes, tx.dropped,
+        ];
+        for (value, counter) in values.iter_mut().zip(all) {
+            *value = counter;
+        }
+    }
+
     fn get_ringparam(dev: &netdevice::Device<Self>) -> RingParam {
         dev.data().rings
     }

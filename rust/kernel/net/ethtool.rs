@@ -4,8 +4,9 @@
 //!
 //! The table is built from a driver's [`Operations`]: `get_link` and `get_ts_info` are the
 //! core's generic ones (`ethtool_op_get_link()`, `ethtool_op_get_ts_info()`), as in most
-//! drivers; `get_drvinfo`, `get_ringparam` and `get_channels` come from the driver if it
-//! implements them. Without a `get_drvinfo`, the ethtool core reports the driver's name and the
+//! drivers; `get_drvinfo`, `get_ringparam`, `get_channels` and the statistics (`ethtool -S`:
+//! the names are the driver's constant [`Operations::ETHTOOL_STATS`], so their number cannot
+//! change between the core's calls) come from the driver if it implements them. Without a `get_drvinfo`, the ethtool core reports the driver's name and the
 //! name of the parent device (`ethtool -i`).
 //!
 //! C header: [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h)
@@ -16,7 +17,10 @@ use super::netdevice::{
 };
 use crate::bindings;
 use core::marker::PhantomData;
-use kernel::str::CStr;
+use kernel::{
+    prelude::*,
+    str::CStr, //
+};
 
 /// Driver information (`struct ethtool_drvinfo`, `ethtool -i`), filled in by
 /// [`Operations::get_drvinfo`]. Strings longer than their field are cut.
@@ -127,6 +131,64 @@ impl<T: Operations> EthtoolVTable<T> {
         channels.combined_count = c.combined;
     }
 
+    /// # Safety
+    ///
+    /// `dev` must be a registered device of driver `T` (the ethtool core calls the table only
+    /// so).
+    unsafe extern "C" fn get_sset_count_callback(
+        _dev: *mut bindings::net_device,
+        sset: kernel::ffi::c_int,
+    ) -> kernel::ffi::c_int {
+        match u32::try_from(sset) {
+            Ok(bindings::ethtool_stringset_ETH_SS_STATS) => {
+                kernel::ffi::c_int::try_from(T::ETHTOOL_STATS.len()).unwrap_or(0)
+            }
+            _ => EOPNOTSUPP.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `get_sset_count_callback`; for the statistics set, `data` must be valid for
+    /// writes of `ETH_GSTRING_LEN` bytes per name that `get_sset_count` reported.
+    unsafe extern "C" fn get_strings_callback(
+        _dev: *mut bindings::net_device,
+        sset: u32,
+        data: *mut u8,
+    ) {
+        if sset != bindings::ethtool_stringset_ETH_SS_STATS {
+            return;
+        }
+        let len = bindings::ETH_GSTRING_LEN as usize;
+        // SAFETY: By the safety requirements `data` has room for a string per name; the names
+        // are a constant of the driver, so their number is the one reported.
+        let out = unsafe { core::slice::from_raw_parts_mut(data, len * T::ETHTOOL_STATS.len()) };
+        for (slot, name) in out.chunks_exact_mut(len).zip(T::ETHTOOL_STATS) {
+            let name = name.to_bytes();
+            let n = name.len().min(len - 1);
+            slot[..n].copy_from_slice(&name[..n]);
+            slot[n..].fill(0);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `get_sset_count_callback`; `data` must be valid for writes of one `u64` per
+    /// name that `get_sset_count` reported.
+    unsafe extern "C" fn get_ethtool_stats_callback(
+        dev: *mut bindings::net_device,
+        _stats: *mut bindings::ethtool_stats,
+        data: *mut u64,
+    ) {
+        // SAFETY: As in `get_ringparam_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // SAFETY: By the safety requirements `data` holds a value per name (the core allocates
+        // it, aligned, from the count); the names are a constant of the driver.
+        let values = unsafe { core::slice::from_raw_parts_mut(data, T::ETHTOOL_STATS.len()) };
+        values.fill(0);
+        T::get_ethtool_stats(dev, values);
+    }
+
     pub(crate) const OPS: bindings::ethtool_ops = bindings::ethtool_ops {
         get_drvinfo: if T::HAS_GET_DRVINFO {
             Some(Self::get_drvinfo_callback)
@@ -134,6 +196,21 @@ impl<T: Operations> EthtoolVTable<T> {
             None
         },
         get_link: Some(bindings::ethtool_op_get_link),
+        get_sset_count: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_sset_count_callback)
+        } else {
+            None
+        },
+        get_strings: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_strings_callback)
+        } else {
+            None
+        },
+        get_ethtool_stats: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_ethtool_stats_callback)
+        } else {
+            None
+        },
         get_ts_info: Some(bindings::ethtool_op_get_ts_info),
         get_ringparam: if T::HAS_GET_RINGPARAM {
             Some(Self::get_ringparam_callback)

@@ -35,6 +35,7 @@ use kernel::{
         to_result, //
     },
     prelude::*,
+    str::CStr,
     types::Opaque, //
 };
 
@@ -133,6 +134,16 @@ pub trait Operations: Sized + 'static {
     /// The driver's name and version and the device's bus address (ethtool's `get_drvinfo`,
     /// `ethtool -i`).
     fn get_drvinfo(_dev: &Device<Self>, _info: &mut DrvInfo) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The names of the driver's statistics (`ethtool -S`), at most `ETH_GSTRING_LEN - 1`
+    /// bytes each (longer ones are cut).
+    const ETHTOOL_STATS: &'static [&'static CStr] = &[];
+
+    /// The values of the statistics named by [`Operations::ETHTOOL_STATS`], in their order
+    /// (ethtool's `get_ethtool_stats`); `values` has one per name, zeroed.
+    fn get_ethtool_stats(_dev: &Device<Self>, _values: &mut [u64]) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
