@@ -166,17 +166,6 @@ __rust_helper gro_result_t rust_helper_napi_gro_receive(struct napi_struct *napi
 	return napi_gro_receive(napi, skb);
 }
 
-__rust_helper struct sk_buff *rust_helper_netdev_alloc_skb_ip_align(struct net_device *dev,
-								    unsigned int length)
-{
-	return netdev_alloc_skb_ip_align(dev, length);
-}
-
-__rust_helper void rust_helper_skb_record_rx_queue(struct sk_buff *skb, u16 queue)
-{
-	skb_record_rx_queue(skb, queue);
-}
-
 __rust_helper u16 rust_helper_skb_get_queue_mapping(const struct sk_buff *skb)
 {
 	return skb_get_queue_mapping(skb);

@@ -258,30 +258,6 @@ impl<T: Operations> Device<T> {
         // SAFETY: By the type invariant the device is valid.
         unsafe { bindings::netif_tx_disable(self.as_raw()) }
     }
-
-    /// Sets a received packet's protocol from its Ethernet header and moves the data past the header
-    /// (`eth_type_trans()`). Fails with `EINVAL` if the packet is shorter than the header.
-    pub fn eth_type_trans(&self, skb: &mut SkBuff) -> Result {
-        if skb.headlen() < 14 {
-            return Err(EINVAL);
-        }
-        // SAFETY: The device and the buffer are valid; the buffer has an Ethernet header in
-        // its linear part, which the function reads and pulls.
-        let protocol = unsafe { bindings::eth_type_trans(skb.as_raw(), self.as_raw()) };
-        skb.set_protocol(u16::from_be(protocol));
-        Ok(())
-    }
-
-    /// Allocates a receive buffer of `len` bytes with the stack's head room, IP-aligned
-    /// (`netdev_alloc_skb_ip_align()`: atomic, any context).
-    pub fn alloc_rx_skb(&self, len: u32) -> Result<SkBuff> {
-        // SAFETY: The device is valid; the function returns NULL on failure.
-        let ptr = unsafe { bindings::netdev_alloc_skb_ip_align(self.as_raw(), len) };
-        // SAFETY: A new socket buffer belongs to its allocator.
-        NonNull::new(ptr)
-            .map(|p| unsafe { SkBuff::from_raw(p) })
-            .ok_or(ENOMEM)
-    }
 }
 
 // SAFETY: The device is reference-counted by the networking core and its operations are
