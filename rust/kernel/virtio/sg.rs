@@ -287,10 +287,21 @@ impl<'s, 'a> SgList<'s, 'a> {
             return Ok(());
         }
         let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        // The function fills consecutive entries of one list and refuses (`EMSGSIZE`) to go
+        // past an end mark: the entries it may use are made one list for the call, then
+        // single entries again (the type invariant).
+        for i in first..first + most - 1 {
+            // SAFETY: `i` is below the capacity (checked above).
+            unsafe { bindings::sg_unmark_end(self.entries.add(i)) };
+        }
         // SAFETY: The storage has `most` entries from `first` (checked above), which bounds
-        // what the function writes for a buffer without a fragment list; each entry is
-        // initialised and end-marked, which `sg_set_page()` keeps.
+        // what the function writes for a buffer without a fragment list; the entries are
+        // initialised, and `sg_set_page()` keeps their marks.
         let n = unsafe { bindings::skb_to_sgvec_nomark(skb, self.entries.add(first), 0, len) };
+        for i in first..first + most - 1 {
+            // SAFETY: As above.
+            unsafe { bindings::sg_mark_end(self.entries.add(i)) };
+        }
         let n = usize::try_from(n).map_err(|_| EINVAL)?;
         if n == 0 || n > most {
             return Err(EINVAL);
@@ -507,6 +518,42 @@ mod tests {
         assert_eq!(sg.readable(&v), Err(EINVAL));
         assert_eq!(sg.readable(&MODULE_DATA), Err(EINVAL));
         assert_eq!(sg.readable_entries(), 0);
+        Ok(())
+    }
+
+    /// Fails if a socket buffer with page fragments is refused, or described as anything but
+    /// one entry for its linear part and one for each fragment, each terminated: the ring would
+    /// drop every scatter-gather packet, or walk from one entry into the next.
+    #[test]
+    fn socket_buffer_with_fragments() -> Result {
+        use super::super::super::net::skbuff::{
+            FragPage,
+            SkBuff, //
+        };
+        let mut skb = SkBuff::alloc(64, GFP_KERNEL)?;
+        skb.put(64)?.fill(0);
+        for len in [1000, 300] {
+            if skb.add_frag(FragPage::alloc(GFP_KERNEL)?, 0, len).is_err() {
+                skb.consume();
+                return Err(ENOMEM);
+            }
+        }
+        let mut storage = SgStorage::new(4)?;
+        let (pushed, entries) = {
+            let mut sg = storage.list();
+            // SAFETY: The buffer is valid, and unchanged while the list lives.
+            let pushed = unsafe { sg.push_skb(skb.as_raw()) };
+            (pushed, sg.readable_entries())
+        };
+        skb.consume();
+        pushed?;
+        assert_eq!(entries, 3);
+        let lengths = [64, 1000, 300, 0];
+        for (entry, len) in storage.entries.iter_mut().zip(lengths) {
+            assert_eq!(entry.length, len);
+            // SAFETY: `entry` is an initialised entry.
+            assert!(unsafe { bindings::sg_next(entry) }.is_null());
+        }
         Ok(())
     }
 
