@@ -48,6 +48,7 @@ __rust_helper void rust_helper_netdev_set_features(struct net_device *dev,
 {
 	dev->hw_features = hw_features;
 	dev->features = features;
+	dev->vlan_features = features;
 }
 
 __rust_helper netdev_features_t rust_helper_netdev_features(const struct net_device *dev)

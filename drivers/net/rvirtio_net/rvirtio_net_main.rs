@@ -4,15 +4,18 @@
 //!
 //! Ethernet interfaces (`ethN`) of virtio-net devices, as the C `virtio_net` driver presents
 //! them: the device's MAC address (or a random one), its MTU limit, its link status, one
-//! receive and one transmit queue, each with its own NAPI context.
+//! receive and one transmit queue, each with its own NAPI context, and the device's checksum
+//! and segmentation offloads.
 //!
-//! Receive buffers are socket buffers sized for a full Ethernet frame after the virtio-net
-//! header; the device writes into their tail room, and NAPI hands the frames to GRO.
-//! Transmitted packets are lent to the device with their header in the buffer's control block;
+//! Receive buffers are pages; with mergeable buffers (`VIRTIO_NET_F_MRG_RXBUF`) a packet spans
+//! as many as its header says, so that segments coalesced by the device (`GUEST_TSO4/6`)
+//! arrive whole. NAPI builds a socket buffer around them (the start copied, the rest as
+//! fragments) and hands it to GRO. Transmitted packets, large TCP segments included
+//! (`HOST_TSO4/6`), are lent to the device with their header in the buffer's control block;
 //! the transmit NAPI context reclaims them (byte queue limits) and wakes the queue.
 //!
-//! Not yet: mergeable receive buffers, checksum and segmentation offloads, the control queue,
-//! several queue pairs.
+//! Not yet: the control queue (receive modes, MAC address changes, toggling the receive
+//! offloads), several queue pairs.
 
 use kernel::{
     device::{
@@ -642,6 +645,37 @@ fn update_carrier(vdev: &virtio::Device<Bound>, dev: &netdevice::Device<NetOps>)
     }
 }
 
+/// The interface's features, as virtio_net sets them: those the user may toggle and those on.
+fn offloads(vdev: &virtio::Device<Core<'_>>) -> (u64, u64) {
+    use netdevice::features::*;
+    let mut hw_features = 0;
+    // With GUEST_CSUM a partially checksummed packet is valid for the stack; without it the
+    // device sends only full checksums, which it may have checked (the header says so):
+    // either way the interface receives checksums.
+    let mut features = HIGHDMA | RXCSUM;
+    if vdev.has_feature(vnet::features::CSUM) {
+        hw_features |= HW_CSUM | SG;
+        for (bit, feature) in [
+            (vnet::features::HOST_TSO4, TSO),
+            (vnet::features::HOST_TSO6, TSO6),
+            (vnet::features::HOST_ECN, TSO_ECN),
+        ] {
+            if vdev.has_feature(bit) {
+                hw_features |= feature;
+            }
+        }
+        // The device checks what it is asked to segment; all offloads on by default.
+        features |= GSO_ROBUST | hw_features;
+    }
+    // Coalesced segments arrive whatever the interface's features say: without the control
+    // queue's offload command the device cannot be told to stop, so the feature is fixed.
+    if vdev.has_feature(vnet::features::GUEST_TSO4) || vdev.has_feature(vnet::features::GUEST_TSO6)
+    {
+        features |= GRO_HW;
+    }
+    (hw_features, features)
+}
+
 fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetOps>> {
     let little_endian = vdev.is_little_endian();
     let mergeable = vdev.has_feature(vnet::features::MRG_RXBUF);
@@ -704,13 +738,8 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
         builder.set_random_address();
     }
     builder.set_mtu(MIN_MTU, mtu_max, mtu)?;
-    // As virtio_net: with GUEST_CSUM a partially checksummed packet is valid for the stack,
-    // without it the device sends only full checksums, which it may have checked (the header
-    // says so); either way the interface receives checksums.
-    builder.set_features(
-        0,
-        netdevice::features::HIGHDMA | netdevice::features::RXCSUM,
-    );
+    let (hw_features, features) = offloads(vdev);
+    builder.set_features(hw_features, features);
 
     let data = builder.device().data();
     let rx_irq = Arc::new(
@@ -757,8 +786,42 @@ impl virtio::Driver for RvirtioNet {
         vnet::features::STATUS,
         vnet::features::MTU,
         vnet::features::MRG_RXBUF,
+        vnet::features::CSUM,
+        vnet::features::HOST_TSO4,
+        vnet::features::HOST_TSO6,
+        vnet::features::HOST_ECN,
         vnet::features::GUEST_CSUM,
+        vnet::features::GUEST_TSO4,
+        vnet::features::GUEST_TSO6,
+        vnet::features::GUEST_ECN,
+        vnet::features::GUEST_UFO,
     ];
+
+    fn validate(features: &mut virtio::Negotiation<'_>) -> Result {
+        use vnet::features::*;
+        // Segmentation builds on the checksum offload of the same direction (the
+        // specification's dependencies): a device that offers one without the other gets
+        // neither.
+        if !features.has(CSUM) {
+            for bit in [HOST_TSO4, HOST_TSO6, HOST_ECN] {
+                features.clear(bit)?;
+            }
+        }
+        if !features.has(HOST_TSO4) && !features.has(HOST_TSO6) {
+            features.clear(HOST_ECN)?;
+        }
+        // Packets larger than the MTU need buffers that can be merged: without them every
+        // packet must fit one page.
+        if !features.has(GUEST_CSUM) || !features.has(MRG_RXBUF) {
+            for bit in [GUEST_TSO4, GUEST_TSO6, GUEST_ECN, GUEST_UFO] {
+                features.clear(bit)?;
+            }
+        }
+        if !features.has(GUEST_TSO4) && !features.has(GUEST_TSO6) {
+            features.clear(GUEST_ECN)?;
+        }
+        Ok(())
+    }
 
     fn probe<'bound>(dev: &'bound virtio::Device<Core<'_>>) -> impl PinInit<Self, Error> + 'bound {
         try_pin_init!(RvirtioNet {

@@ -50,6 +50,20 @@ pub mod features {
     pub const HIGHDMA: u64 = bindings::RVIRTIO_CONST_NETIF_F_HIGHDMA;
     /// The device checks the checksums of received packets.
     pub const RXCSUM: u64 = bindings::RVIRTIO_CONST_NETIF_F_RXCSUM;
+    /// The device sends packets held in several fragments (scatter-gather).
+    pub const SG: u64 = bindings::RVIRTIO_CONST_NETIF_F_SG;
+    /// The device computes any checksum described by `csum_start` and `csum_offset`.
+    pub const HW_CSUM: u64 = bindings::RVIRTIO_CONST_NETIF_F_HW_CSUM;
+    /// The device segments TCP over IPv4 (TSO).
+    pub const TSO: u64 = bindings::RVIRTIO_CONST_NETIF_F_TSO;
+    /// The device segments TCP over IPv6.
+    pub const TSO6: u64 = bindings::RVIRTIO_CONST_NETIF_F_TSO6;
+    /// The device segments TCP with ECN (the CWR flag on the first segment only).
+    pub const TSO_ECN: u64 = bindings::RVIRTIO_CONST_NETIF_F_TSO_ECN;
+    /// Segmentation requests from untrusted sources are checked by the stack, not the device.
+    pub const GSO_ROBUST: u64 = bindings::RVIRTIO_CONST_NETIF_F_GSO_ROBUST;
+    /// The device coalesces received segments (hardware GRO, LRO that the stack can undo).
+    pub const GRO_HW: u64 = bindings::RVIRTIO_CONST_NETIF_F_GRO_HW;
 }
 
 /// What [`Operations::start_xmit`] did with a packet.
@@ -427,7 +441,8 @@ impl<T: Operations> Builder<T> {
     }
 
     /// Sets the features the user may toggle (`hw_features`) and those on (`features`,
-    /// `NETIF_F_*` bits).
+    /// `NETIF_F_*` bits); VLAN devices above this one inherit the features that are on
+    /// (`vlan_features`).
     pub fn set_features(&mut self, hw_features: u64, features: u64) {
         // SAFETY: The device is valid and not registered.
         unsafe { bindings::netdev_set_features(self.dev.as_ptr(), hw_features, features) }

@@ -52,6 +52,27 @@ pub mod config {
 pub mod features {
     use crate::bindings;
 
+    /// The device computes the checksums of transmitted packets that ask for it
+    /// (`NEEDS_CSUM`).
+    pub const CSUM: u32 = bindings::VIRTIO_NET_F_CSUM;
+    /// The driver accepts received TCP over IPv4 segments larger than the MTU (needs
+    /// [`GUEST_CSUM`]).
+    pub const GUEST_TSO4: u32 = bindings::VIRTIO_NET_F_GUEST_TSO4;
+    /// The driver accepts received TCP over IPv6 segments larger than the MTU (needs
+    /// [`GUEST_CSUM`]).
+    pub const GUEST_TSO6: u32 = bindings::VIRTIO_NET_F_GUEST_TSO6;
+    /// The driver accepts received TCP segments with ECN (needs [`GUEST_TSO4`] or
+    /// [`GUEST_TSO6`]).
+    pub const GUEST_ECN: u32 = bindings::VIRTIO_NET_F_GUEST_ECN;
+    /// The driver accepts received UDP datagrams larger than the MTU, to be fragmented
+    /// (needs [`GUEST_CSUM`]).
+    pub const GUEST_UFO: u32 = bindings::VIRTIO_NET_F_GUEST_UFO;
+    /// The device segments transmitted TCP over IPv4 (needs [`CSUM`]).
+    pub const HOST_TSO4: u32 = bindings::VIRTIO_NET_F_HOST_TSO4;
+    /// The device segments transmitted TCP over IPv6 (needs [`CSUM`]).
+    pub const HOST_TSO6: u32 = bindings::VIRTIO_NET_F_HOST_TSO6;
+    /// The device segments transmitted TCP with ECN (needs [`HOST_TSO4`] or [`HOST_TSO6`]).
+    pub const HOST_ECN: u32 = bindings::VIRTIO_NET_F_HOST_ECN;
     /// The device has a MAC address in its configuration.
     pub const MAC: u32 = bindings::VIRTIO_NET_F_MAC;
     /// The device reports its link status in its configuration.
