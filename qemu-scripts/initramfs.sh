@@ -38,8 +38,11 @@ mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c}
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
-cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/show.sh" "$root/lib/rvirtio/"
+cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/net.sh" "$guest/show.sh" \
+	"$root/lib/rvirtio/"
 cp "$fio" "$root/usr/bin/fio"
+# The network tests' traffic tool (static, about 1 MB).
+cp "$(rvnet_binary)" "$root/usr/bin/rvnet"
 cp "$guest"/tests/*.sh "$root/tests/"
 
 # The project's modules: KUnit modules (*_kunit.ko, all inserted by the
@@ -58,9 +61,14 @@ done < <(find "$mo" -name '*.ko')
 cp "$guest/bench.sh" "$root/lib/rvirtio/"
 
 # The C drivers and what they depend on.
-for m in drivers/block/virtio_blk.ko drivers/net/virtio_net.ko \
-	drivers/net/net_failover.ko net/core/failover.ko lib/dim/dimlib.ko; do
-	[ -f "$kdir/$m" ] && cp "$kdir/$m" "$root/lib/modules/c/"
+# Only those the kernel's configuration has as modules: a build directory
+# may hold a stale .ko of an option now built in.
+for m in VIRTIO_BLK:drivers/block/virtio_blk.ko VIRTIO_NET:drivers/net/virtio_net.ko \
+	NET_FAILOVER:drivers/net/net_failover.ko FAILOVER:net/core/failover.ko \
+	DIMLIB:lib/dim/dimlib.ko; do
+	if grep -qx "CONFIG_${m%%:*}=m" "$kdir/.config" && [ -f "$kdir/${m#*:}" ]; then
+		cp "$kdir/${m#*:}" "$root/lib/modules/c/"
+	fi
 done
 
 copy_with_libs() {

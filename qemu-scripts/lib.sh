@@ -109,3 +109,18 @@ resolve_kdir() {
 		"$RVIRTIO_TOP/qemu-scripts/build-kernel.sh" "$1"
 	fi
 }
+
+# rvnet_binary: builds (when its source is newer) the static network test
+# tool, qemu-scripts/rvnet.c, for the guest and the host peer alike, and
+# prints its path.
+rvnet_binary() {
+	local src=$RVIRTIO_TOP/qemu-scripts/rvnet.c dir=$RVIRTIO_TOP/build/tools
+	local bin=$dir/rvnet
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+		mkdir -p "$dir"
+		"${CC:-gcc}" -O2 -Wall -Wextra -Werror -static -pthread -o "$bin.tmp.$$" "$src" >&2 ||
+			die "building $src failed (gcc and libc6-dev: qemu-scripts/setup.sh)"
+		mv "$bin.tmp.$$" "$bin"
+	fi
+	echo "$bin"
+}

@@ -73,6 +73,7 @@ base_args=(
 
 devices=()
 tmpfiles=()
+netns=0
 if [ "$mode" = bench ]; then
 	if [ -z "$disk" ]; then
 		shm=/dev/shm
@@ -106,6 +107,11 @@ elif [ "$mode" != probe ]; then
 		f=$imgdir/blk-${img%%:*}.img
 		[ -e "$f" ] || truncate -s "${img#*:}" "$f"
 	done
+	# Two NICs: nic0 on QEMU's user network (no host privileges, no
+	# offloads), nic1 on a tap device with virtio-net headers in a network
+	# namespace of the VM's own, where the host side of the network tests
+	# runs (netns.sh).
+	netns=1
 	# Each device behind a PCIe root port of its own, so that it can be
 	# hot-unplugged (QMP device_del).
 	devices+=(
@@ -116,6 +122,7 @@ elif [ "$mode" != probe ]; then
 		-device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5
 		-device pcie-root-port,id=rp6,bus=pcie.0,chassis=6,slot=6
 		-device pcie-root-port,id=rp7,bus=pcie.0,chassis=7,slot=7
+		-device pcie-root-port,id=rp8,bus=pcie.0,chassis=8,slot=8
 		-drive "file=$disk,format=raw,if=none,id=disk0,cache=unsafe"
 		-device virtio-blk-pci,drive=disk0,serial=rvirtio-disk0,num-queues=1,bus=rp1,id=blk0
 		-drive "file=$imgdir/blk-ro.img,format=raw,if=none,id=disk1,readonly=on"
@@ -128,6 +135,8 @@ elif [ "$mode" != probe ]; then
 		-device virtio-blk-pci,drive=disk4,serial=rvirtio-data,num-queues=64,bus=rp7,id=blk4
 		-netdev user,id=net0
 		-device virtio-net-pci,netdev=net0,romfile=,bus=rp2,id=nic0
+		-netdev tap,id=net1,ifname=rvtap0,script=no,downscript=no,vnet_hdr=on
+		-device virtio-net-pci,netdev=net1,mac=52:54:00:99:00:02,romfile=,bus=rp8,id=nic1
 		-object rng-random,id=rng0,filename=/dev/urandom
 		-device virtio-rng-pci,rng=rng0,max-bytes=256,period=2000,bus=rp3,id=rngdev0
 	)
@@ -181,6 +190,23 @@ choose_accel() {
 	if [ $rc -eq 33 ]; then echo kvm; else echo tcg; fi | tee "$stamp"
 }
 
+# QEMU in a network namespace of its own, with the tap device and the peer
+# of the network tests (netns.sh); a user without CAP_NET_ADMIN gets it in a
+# user namespace (`unshare -rn`), where tap devices need /dev/net/tun to be
+# accessible.
+wrap=()
+if [ $netns = 1 ]; then
+	command -v unshare >/dev/null && command -v ip >/dev/null ||
+		die "the network tests need unshare (util-linux) and ip (iproute2): run qemu-scripts/setup.sh"
+	[ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
+		die "the network tests need /dev/net/tun (tap devices) readable and writable"
+	userns=()
+	[ "$(id -u)" = 0 ] || userns=(-r)
+	unshare "${userns[@]}" -n true 2>/dev/null ||
+		die "cannot create a network namespace (unshare ${userns[*]} -n) for the network tests"
+	wrap=(unshare "${userns[@]}" -n "$RVIRTIO_TOP/qemu-scripts/netns.sh" "$(rvnet_binary)")
+fi
+
 accel=$(choose_accel)
 # Counting instructions needs TCG.
 [ "$clock" = wall ] || accel=tcg
@@ -202,12 +228,12 @@ trap 'rm -f "$qmp" "${tmpfiles[@]}"' EXIT
 set +e +o pipefail
 if [ $interactive = 1 ]; then
 	# shellcheck disable=SC2046
-	$qemu "${base_args[@]}" "${devices[@]}" $(accel_args "$accel") \
+	"${wrap[@]}" $qemu "${base_args[@]}" "${devices[@]}" $(accel_args "$accel") \
 		-serial mon:stdio 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 else
 	# shellcheck disable=SC2046
-	timeout -k 10 "$timeout" $qemu "${base_args[@]}" "${devices[@]}" "${plugin[@]}" \
+	timeout -k 10 "$timeout" "${wrap[@]}" $qemu "${base_args[@]}" "${devices[@]}" "${plugin[@]}" \
 		$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
 		</dev/null 2>&1 |
 		"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \

@@ -1,70 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# rvirtio_net on the VM's virtio-net device (QEMU's user network: the
-# gateway 10.0.2.2 answers ARP and ICMP echo): the interface appears with
-# the device's address and MTU limits, carries traffic both ways, follows
-# the link (QMP set_link), and goes away with its driver, under traffic too;
-# a second binding works as the first. Every packet the device sent back is
-# counted in the interface's statistics.
+# rvirtio_net on the VM's first virtio-net device (nic0, QEMU's user
+# network: the gateway 10.0.2.2 answers ARP and ICMP echo): the interface
+# appears with the device's address and MTU limits, carries traffic both
+# ways, follows the link (QMP set_link), and goes away with its driver, under
+# traffic too; a second binding works as the first. Every packet the device
+# sent back is counted in the interface's statistics.
 . /lib/rvirtio/ktap.sh
+. /lib/rvirtio/net.sh
 
 host() {
 	echo "RVIRTIO-HOST $1"
 }
 
-# The driver under test: rvirtio.net_driver=virtio_net on the kernel command
-# line runs the same tests on the C driver (`RVIRTIO_APPEND=... make check`).
-NET_DRIVER=rvirtio_net
-for _arg in $(cat /proc/cmdline); do
-	case "$_arg" in
-	rvirtio.net_driver=*) NET_DRIVER=${_arg#rvirtio.net_driver=} ;;
-	esac
-done
-dev=$(virtio_dev 0x0001)
+dev=$(net_dev 1)
 
-# net_load: inserts the driver under test (the C one after the modules it
-# needs).
-net_load() {
-	case "$NET_DRIVER" in
-	virtio_net)
-		for m in dimlib failover net_failover; do
-			grep -q "^$m " /proc/modules || insmod /lib/modules/c/$m.ko || return 1
-		done
-		insmod /lib/modules/c/virtio_net.ko
-		;;
-	*) insmod /lib/modules/rvirtio/$NET_DRIVER.ko ;;
-	esac
-}
-
-# iface: the interface of the virtio-net device (empty if none).
 iface() {
-	ls /sys/bus/virtio/devices/$dev/net 2>/dev/null | head -1
-}
-
-# wait_attr IFACE ATTR VALUE: up to 10 s for /sys/class/net/IFACE/ATTR to
-# read VALUE.
-wait_attr() {
-	for _ in $(seq 40); do
-		[ "$(cat /sys/class/net/$1/$2 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.25
-	done
-	return 1
-}
-
-# wait_carrier IFACE 0|1: the carrier.
-wait_carrier() {
-	wait_attr "$1" carrier "$2"
-}
-
-# wait_operstate IFACE STATE: the operational state, set by the link watcher
-# up to a second after the carrier.
-wait_operstate() {
-	wait_attr "$1" operstate "$2"
-}
-
-# stat IFACE NAME: a counter of the interface's statistics.
-stat() {
-	cat /sys/class/net/$1/statistics/$2
+	net_iface "$dev"
 }
 
 # up IFACE: up, with the address QEMU's user network gives the guest.
@@ -156,31 +108,17 @@ ktap_check rmmod_after_unbind rmmod "$NET_DRIVER"
 # name apart, and apart from what rvirtio_net does not have yet, each line
 # of KNOWN_DIFFERENCES: VLAN filtering (it needs the control queue).
 KNOWN_DIFFERENCES='^(rx-vlan-filter):'
-surfaces() {
-	local i
-	i=$(iface)
-	[ -n "$i" ] || return 1
-	{
-		ethtool -k "$i" | grep -v '^Features for'
-		ethtool -g "$i" | grep -v '^Ring parameters for'
-		ethtool -l "$i" | grep -v '^Channel parameters for'
-		ethtool -i "$i" | grep -v '^driver:'
-	} | grep -Ev "$KNOWN_DIFFERENCES"
-	for a in address mtu type addr_len tx_queue_len flags carrier; do
-		echo "$a: $(cat /sys/class/net/$i/$a 2>&1)"
-	done
-}
 if [ "$NET_DRIVER" = rvirtio_net ]; then
 	c_surfaces() {
 		NET_DRIVER=virtio_net net_load || return 1
 		sleep 1
-		surfaces >/tmp/net-c.txt
+		surfaces "$(iface)" >/tmp/net-c.txt
 		rmmod virtio_net
 	}
 	ktap_check c_driver_surfaces c_surfaces
 	ktap_check insmod_after_c net_load
 	sleep 1
-	surfaces >/tmp/net-rust.txt
+	surfaces "$(iface)" >/tmp/net-rust.txt
 	ktap_check same_surfaces_as_c diff -u /tmp/net-c.txt /tmp/net-rust.txt
 	# The whole difference, as diagnostics.
 	diff -u /tmp/net-c.txt /tmp/net-rust.txt | sed 's/^/# /'
