@@ -171,3 +171,18 @@ __rust_helper u16 rust_helper_skb_get_queue_mapping(const struct sk_buff *skb)
 {
 	return skb_get_queue_mapping(skb);
 }
+
+__rust_helper unsigned int rust_helper_netdev_flags(const struct net_device *dev)
+{
+	return READ_ONCE(dev->flags);
+}
+
+__rust_helper unsigned int rust_helper_netdev_hw_addr_list_count(const struct netdev_hw_addr_list *list)
+{
+	return netdev_hw_addr_list_count(list);
+}
+
+__rust_helper void rust_helper_netdev_set_live_addr_change(struct net_device *dev)
+{
+	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+}

@@ -4,7 +4,8 @@
 //!
 //! The table is built from a driver's [`Operations`]: `get_link` and `get_ts_info` are the
 //! core's generic ones (`ethtool_op_get_link()`, `ethtool_op_get_ts_info()`), as in most
-//! drivers; `get_drvinfo`, `get_ringparam`, `get_channels` and the statistics (`ethtool -S`:
+//! drivers; `get_drvinfo`, `get_link_ksettings`, `get_ringparam`, `get_channels` and the
+//! statistics (`ethtool -S`:
 //! the names are the driver's constant [`Operations::ETHTOOL_STATS`], so their number cannot
 //! change between the core's calls) come from the driver if it implements them. Without a `get_drvinfo`, the ethtool core reports the driver's name and the
 //! name of the parent device (`ethtool -i`).
@@ -76,6 +77,26 @@ pub struct Channels {
     pub combined: u32,
 }
 
+/// The physical port of a device (`PORT_*`), for [`LinkSettings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// Twisted pair (`PORT_TP`).
+    TwistedPair,
+    /// Anything else, a virtual device's included (`PORT_OTHER`).
+    Other,
+}
+
+/// Link settings (`ethtool IFACE`), for [`Operations::get_link_ksettings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkSettings {
+    /// The speed in Mbit/s, if known.
+    pub speed: Option<u32>,
+    /// Full duplex (`true`) or half, if known.
+    pub full_duplex: Option<bool>,
+    /// The port.
+    pub port: Port,
+}
+
 pub(crate) struct EthtoolVTable<T: Operations>(PhantomData<T>);
 
 impl<T: Operations> EthtoolVTable<T> {
@@ -129,6 +150,33 @@ impl<T: Operations> EthtoolVTable<T> {
         let channels = unsafe { &mut *channels };
         channels.max_combined = c.max_combined;
         channels.combined_count = c.combined;
+    }
+
+    /// # Safety
+    ///
+    /// As for `get_ringparam_callback`, for `cmd`.
+    unsafe extern "C" fn get_link_ksettings_callback(
+        dev: *mut bindings::net_device,
+        cmd: *mut bindings::ethtool_link_ksettings,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: As in `get_ringparam_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        let l = T::get_link_ksettings(dev);
+        // SAFETY: By the safety requirements `cmd` is valid for writes.
+        let base = unsafe { &mut (*cmd).base };
+        // `SPEED_UNKNOWN` is -1 in a `u32`.
+        base.speed = l.speed.unwrap_or(bindings::SPEED_UNKNOWN as u32);
+        // The duplex and port constants fit in the `u8` fields.
+        base.duplex = match l.full_duplex {
+            Some(true) => bindings::DUPLEX_FULL,
+            Some(false) => bindings::DUPLEX_HALF,
+            None => bindings::DUPLEX_UNKNOWN,
+        } as u8;
+        base.port = match l.port {
+            Port::TwistedPair => bindings::PORT_TP,
+            Port::Other => bindings::PORT_OTHER,
+        } as u8;
+        0
     }
 
     /// # Safety
@@ -196,6 +244,11 @@ impl<T: Operations> EthtoolVTable<T> {
             None
         },
         get_link: Some(bindings::ethtool_op_get_link),
+        get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::get_link_ksettings_callback)
+        } else {
+            None
+        },
         get_sset_count: if T::HAS_GET_ETHTOOL_STATS {
             Some(Self::get_sset_count_callback)
         } else {

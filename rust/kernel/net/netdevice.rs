@@ -17,6 +17,7 @@ use super::{
         Channels,
         DrvInfo,
         EthtoolVTable,
+        LinkSettings,
         RingParam, //
     },
     napi::NewDevice,
@@ -107,11 +108,26 @@ pub struct Counters {
     pub errors: u64,
 }
 
+/// The receive filter the stack asks for, for [`Operations::set_rx_mode`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxMode {
+    /// Every frame is to be received (`IFF_PROMISC`: `ip link set promisc on`, a bridge, or
+    /// unicast addresses beyond the device's own on a device that cannot filter them).
+    pub promisc: bool,
+    /// Every multicast frame is to be received (`IFF_ALLMULTI`).
+    pub allmulti: bool,
+    /// The number of unicast addresses besides the device's own.
+    pub unicast: u32,
+    /// The number of multicast addresses subscribed to.
+    pub multicast: u32,
+}
+
 /// The operations of a network device driver (`struct net_device_ops`).
 ///
-/// Every callback gets the device; its private data is [`Device::data`]. `open` and `stop`
-/// run in process context under the RTNL lock; `start_xmit` in softirq context (or with
-/// softirqs disabled) under the transmit queue's lock.
+/// Every callback gets the device; its private data is [`Device::data`]. `open`, `stop`,
+/// `set_rx_mode` and `set_mac_address` run in process context under the RTNL lock, and may
+/// sleep; `start_xmit` in softirq context (or with softirqs disabled) under the transmit
+/// queue's lock.
 #[vtable]
 pub trait Operations: Sized + 'static {
     /// The driver's private data, stored in the device (`netdev_priv()`).
@@ -140,6 +156,21 @@ pub trait Operations: Sized + 'static {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// The receive filter changed (`ndo_set_rx_mode_async`): called while the interface is up,
+    /// from the stack's work in process context (the RTNL lock held), so the device may be
+    /// told and its answer awaited. An error makes the stack try again later.
+    fn set_rx_mode(_dev: &Device<Self>, _mode: &RxMode) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The interface's MAC address is to become `addr` (`ndo_set_mac_address`): tells the
+    /// device. `addr` is a valid unicast address and, unless the builder allowed changes while
+    /// up ([`Builder::set_live_address_change`]), the interface is down. On success the
+    /// interface takes the address; on error it keeps the old one.
+    fn set_mac_address(_dev: &Device<Self>, _addr: &[u8; ETH_ALEN]) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// A transmit queue has been stopped for too long (`ndo_tx_timeout`).
     fn tx_timeout(_dev: &Device<Self>, _queue: u32) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -158,6 +189,11 @@ pub trait Operations: Sized + 'static {
     /// The values of the statistics named by [`Operations::ETHTOOL_STATS`], in their order
     /// (ethtool's `get_ethtool_stats`); `values` has one per name, zeroed.
     fn get_ethtool_stats(_dev: &Device<Self>, _values: &mut [u64]) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The link's speed, duplex and port (ethtool's `get_link_ksettings`, `ethtool IFACE`).
+    fn get_link_ksettings(_dev: &Device<Self>) -> LinkSettings {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -448,6 +484,13 @@ impl<T: Operations> Builder<T> {
         unsafe { bindings::netdev_set_features(self.dev.as_ptr(), hw_features, features) }
     }
 
+    /// Lets the MAC address change while the interface is up (`IFF_LIVE_ADDR_CHANGE`): the
+    /// driver's [`Operations::set_mac_address`] can tell the device at any time.
+    pub fn set_live_address_change(&mut self) {
+        // SAFETY: The device is valid and not registered.
+        unsafe { bindings::netdev_set_live_addr_change(self.dev.as_ptr()) }
+    }
+
     /// Registers the device with the stack (`register_netdev()`): it gets its name and can be
     /// opened from now on. Sleeps; takes the RTNL lock.
     pub fn register(self) -> Result<Registration<T>> {
@@ -603,6 +646,68 @@ impl<T: Operations> OperationsVTable<T> {
         T::tx_timeout(dev, txqueue)
     }
 
+    /// # Safety
+    ///
+    /// As for `open_callback`; `uc` and `mc` are valid address lists for the duration of the
+    /// call.
+    unsafe extern "C" fn set_rx_mode_callback(
+        dev: *mut bindings::net_device,
+        uc: *mut bindings::netdev_hw_addr_list,
+        mc: *mut bindings::netdev_hw_addr_list,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // SAFETY: The device is valid; the stack passes valid snapshots of its lists.
+        let mode = unsafe {
+            let flags = bindings::netdev_flags(dev.as_raw());
+            RxMode {
+                promisc: flags & bindings::net_device_flags_IFF_PROMISC != 0,
+                allmulti: flags & bindings::net_device_flags_IFF_ALLMULTI != 0,
+                unicast: bindings::netdev_hw_addr_list_count(uc),
+                multicast: bindings::netdev_hw_addr_list_count(mc),
+            }
+        };
+        match T::set_rx_mode(dev, &mode) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `open_callback`; `addr` is a `struct sockaddr` (`dev_set_mac_address()` passes
+    /// one with the device's address length of data).
+    unsafe extern "C" fn set_mac_address_callback(
+        dev: *mut bindings::net_device,
+        addr: *mut c_void,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        // SAFETY: The device and the address are valid (safety requirements); the function
+        // checks that the address is a valid unicast one and that the device may change it
+        // now.
+        let ret = unsafe { bindings::eth_prepare_mac_addr_change(dev.as_raw(), addr) };
+        if ret != 0 {
+            return ret;
+        }
+        // SAFETY: `addr` is a `struct sockaddr` whose data holds the `ETH_ALEN` bytes of an
+        // Ethernet address (checked above); it may be unaligned.
+        let mac = unsafe {
+            (&raw const (*addr.cast::<bindings::sockaddr>()).sa_data)
+                .cast::<[u8; ETH_ALEN]>()
+                .read_unaligned()
+        };
+        match T::set_mac_address(dev, &mac) {
+            Ok(()) => {
+                // SAFETY: As above; the stack holds the RTNL lock, which address changes
+                // need.
+                unsafe { bindings::eth_commit_mac_addr_change(dev.as_raw(), addr) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
     const OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::open_callback),
         ndo_stop: Some(Self::stop_callback),
@@ -614,6 +719,16 @@ impl<T: Operations> OperationsVTable<T> {
         },
         ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
             Some(Self::tx_timeout_callback)
+        } else {
+            None
+        },
+        ndo_set_rx_mode_async: if T::HAS_SET_RX_MODE {
+            Some(Self::set_rx_mode_callback)
+        } else {
+            None
+        },
+        ndo_set_mac_address: if T::HAS_SET_MAC_ADDRESS {
+            Some(Self::set_mac_address_callback)
         } else {
             None
         },
