@@ -26,5 +26,5 @@ ip link set rvtap0 mtu 9000 up
 ip addr add 10.99.0.1/24 dev rvtap0
 ip -6 addr add fd00:99::1/64 dev rvtap0 nodad
 # The peer dies with its parent: this shell, which becomes QEMU.
-"$rvnet" serve -i rvtap0 2>/dev/null &
+"$rvnet" serve -i rvtap0 -d 2>/dev/null &
 exec "$@"

@@ -6,10 +6,10 @@
  * namespace, on the tap device of the VM's second NIC) and the guest's
  * client (static, in the initramfs).
  *
- *   rvnet serve [-p PORT] [-i IFNAME]
+ *   rvnet serve [-p PORT] [-i IFNAME] [-d]
  *	TCP and UDP on PORT (default 7000), IPv4 and IPv6. With -i, counts the
  *	frames that arrive on IFNAME (their largest length and their source
- *	addresses), for STATS.
+ *	addresses), for STATS. With -d, ends when its parent process does.
  *   rvnet send ADDR LEN [-p PORT] [-s SEED]
  *	Sends LEN bytes of the pattern of SEED over TCP; the peer checks every
  *	byte and answers with the length it received intact.
@@ -22,6 +22,10 @@
  *	COUNT one-byte request/response transactions over one TCP connection.
  *   rvnet stats ADDR [-p PORT] [-r]
  *	Prints the peer's frame counts (-r: and resets them).
+ *   rvnet flood ADDR MAC COUNT -i IFNAME [-p PORT]
+ *	Asks the peer to send COUNT Ethernet frames to MAC (ethertype 0x88b5,
+ *	local experimental) on its capture interface, and prints how many of
+ *	them IFNAME received: a receive filter's test.
  *
  * Every client command prints one line, "rvnet: ok ..." with what it
  * measured (bytes, seconds, Mbit/s, transactions/s), or "rvnet: FAILED ..."
@@ -50,9 +54,11 @@
 #include <unistd.h>
 
 #define BUF_SIZE (256 * 1024)
+#define ETH_P_TEST 0x88b5
 #define MAX_SOURCES 8
 
 static int port = 7000;
+static int die_with_parent;
 
 static void fail(const char *fmt, ...)
 {
@@ -153,7 +159,7 @@ static int read_line(int fd, char *line, size_t size)
 struct capture {
 	pthread_mutex_t lock;
 	int fd;
-	uint64_t frames, big, max_len;
+	uint64_t frames, big, max_len, test_frames;
 	unsigned char sources[MAX_SOURCES][ETH_ALEN];
 	int nsources;
 	int mtu_frame; /* frames longer than this are "big" */
@@ -193,6 +199,8 @@ static void capture_one(int fd, int timeout_ms)
 		return;
 	pthread_mutex_lock(&cap.lock);
 	cap.frames++;
+	if (frame[12] == ETH_P_TEST >> 8 && frame[13] == (ETH_P_TEST & 0xff))
+		cap.test_frames++;
 	if ((uint64_t)n > cap.max_len)
 		cap.max_len = n;
 	if (n > cap.mtu_frame)
@@ -218,10 +226,31 @@ static void *capture_thread(void *arg)
 	return NULL;
 }
 
+static void capture_reset(int mtu_frame);
+
+/* Counts what IFNAME receives, in a thread, until capture_stop(). */
+static volatile int capture_stopping;
+static pthread_t capture_tid;
+
+static void capture_start(const char *ifname)
+{
+	cap.fd = capture_open(ifname);
+	if (cap.fd < 0)
+		fail("capture on %s: %s", ifname, strerror(errno));
+	capture_reset(1514);
+	pthread_create(&capture_tid, NULL, capture_thread, (void *)&capture_stopping);
+}
+
+static void capture_stop(void)
+{
+	capture_stopping = 1;
+	pthread_join(capture_tid, NULL);
+}
+
 static void capture_reset(int mtu_frame)
 {
 	pthread_mutex_lock(&cap.lock);
-	cap.frames = cap.big = cap.max_len = 0;
+	cap.frames = cap.big = cap.max_len = cap.test_frames = 0;
 	cap.nsources = 0;
 	cap.mtu_frame = mtu_frame;
 	pthread_mutex_unlock(&cap.lock);
@@ -291,6 +320,31 @@ static void *serve_conn(void *arg)
 		while (read(fd, &c, 1) == 1)
 			if (write(fd, &c, 1) != 1)
 				break;
+	} else if (!strncmp(line, "FLOOD ", 6)) {
+		unsigned int m[ETH_ALEN];
+		int count;
+
+		if (sscanf(line, "FLOOD %x:%x:%x:%x:%x:%x %d", &m[0], &m[1], &m[2], &m[3],
+			   &m[4], &m[5], &count) == 7 && cap.fd >= 0) {
+			unsigned char frame[60] = { 0 };
+			struct sockaddr_ll to = { .sll_family = AF_PACKET };
+			socklen_t tl = sizeof(to);
+
+			getsockname(cap.fd, (struct sockaddr *)&to, &tl);
+			for (int i = 0; i < ETH_ALEN; i++)
+				frame[i] = m[i];
+			memcpy(frame + ETH_ALEN, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+			frame[12] = ETH_P_TEST >> 8;
+			frame[13] = ETH_P_TEST & 0xff;
+			to.sll_halen = ETH_ALEN;
+			memcpy(to.sll_addr, frame, ETH_ALEN);
+			for (int i = 0; i < count; i++)
+				sendto(cap.fd, frame, sizeof(frame), 0, (struct sockaddr *)&to,
+				       sizeof(to));
+			write_all(fd, "OK\n", 3);
+		} else {
+			write_all(fd, "BAD\n", 4);
+		}
 	} else if (!strncmp(line, "STATS", 5)) {
 		int mtu_frame;
 
@@ -351,8 +405,8 @@ static int serve(const char *ifname)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* Ends with the process that started it (netns.sh, which becomes QEMU). */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (die_with_parent)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 	pthread_create(&t, NULL, udp_echo, (void *)(intptr_t)udp);
 	if (ifname) {
 		cap.fd = capture_open(ifname);
@@ -443,19 +497,12 @@ static int cmd_recv(const char *addr, uint64_t len, uint64_t seed, const char *i
 {
 	static unsigned char buf[BUF_SIZE];
 	char line[128];
-	volatile int stop = 0;
-	pthread_t t;
 	uint64_t off = 0;
 	double t0;
 	int fd;
 
-	if (ifname) {
-		cap.fd = capture_open(ifname);
-		if (cap.fd < 0)
-			fail("capture on %s: %s", ifname, strerror(errno));
-		capture_reset(1514);
-		pthread_create(&t, NULL, capture_thread, (void *)&stop);
-	}
+	if (ifname)
+		capture_start(ifname);
 	fd = connect_to(addr, SOCK_STREAM);
 	t0 = now();
 	snprintf(line, sizeof(line), "RECV %llu %llu\n", (unsigned long long)seed,
@@ -478,8 +525,7 @@ static int cmd_recv(const char *addr, uint64_t len, uint64_t seed, const char *i
 	}
 	report("recv", len, now() - t0);
 	if (ifname) {
-		stop = 1;
-		pthread_join(t, NULL);
+		capture_stop();
 		capture_format(line, sizeof(line));
 		printf("rvnet: capture %s\n", line);
 	}
@@ -553,9 +599,30 @@ static int cmd_stats(const char *addr, int reset, int mtu_frame)
 	return 0;
 }
 
+static int cmd_flood(const char *addr, const char *mac, int count, const char *ifname)
+{
+	char line[128];
+	int fd;
+
+	if (!ifname)
+		fail("flood: -i IFNAME is needed");
+	capture_start(ifname);
+	fd = connect_to(addr, SOCK_STREAM);
+	snprintf(line, sizeof(line), "FLOOD %s %d\n", mac, count);
+	if (write_all(fd, line, strlen(line)) || read_line(fd, line, sizeof(line)) ||
+	    strcmp(line, "OK"))
+		fail("flood: the peer did not send the frames");
+	/* What arrives, arrives within this. */
+	sleep(1);
+	capture_stop();
+	printf("rvnet: ok flood sent=%d received=%llu\n", count,
+	       (unsigned long long)cap.test_frames);
+	return 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: rvnet serve|send|recv|udp|rr|stats ... (see rvnet.c)\n");
+	fprintf(stderr, "usage: rvnet serve|send|recv|udp|rr|stats|flood ... (see rvnet.c)\n");
 	exit(2);
 }
 
@@ -570,13 +637,14 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "p:s:i:rm:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:i:rm:d")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'i': ifname = optarg; break;
 		case 'r': reset = 1; break;
 		case 'm': mtu_frame = atoi(optarg); break;
+		case 'd': die_with_parent = 1; break;
 		default: usage();
 		}
 	}
@@ -592,6 +660,8 @@ int main(int argc, char **argv)
 		return cmd_udp(argv[0], atol(argv[1]), strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "rr") && argc == 2)
 		return cmd_rr(argv[0], atol(argv[1]));
+	if (!strcmp(cmd, "flood") && argc == 3)
+		return cmd_flood(argv[0], argv[1], atoi(argv[2]), ifname);
 	if (!strcmp(cmd, "stats") && argc == 1)
 		return cmd_stats(argv[0], reset, mtu_frame);
 	usage();

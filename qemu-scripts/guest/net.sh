@@ -80,6 +80,7 @@ surfaces() {
 		ethtool -g "$i" | grep -v '^Ring parameters for'
 		ethtool -l "$i" | grep -v '^Channel parameters for'
 		ethtool -i "$i" | grep -v '^driver:'
+		ethtool "$i" | grep -E '^[[:space:]]+(Speed|Duplex|Port|Link detected):'
 		for a in address mtu type addr_len tx_queue_len flags carrier; do
 			echo "$a: $(cat /sys/class/net/$i/$a 2>&1)"
 		done

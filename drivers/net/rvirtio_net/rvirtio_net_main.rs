@@ -14,8 +14,12 @@
 //! (`HOST_TSO4/6`), are lent to the device with their header in the buffer's control block;
 //! the transmit NAPI context reclaims them (byte queue limits) and wakes the queue.
 //!
-//! Not yet: the control queue (receive modes, MAC address changes, toggling the receive
-//! offloads), several queue pairs.
+//! The control queue, when the device has one, carries the receive mode (promiscuous,
+//! all-multicast), which the stack sets in process context, and MAC address changes; each
+//! command waits for the device's answer, for a bounded time.
+//!
+//! Not yet: the multicast filter table, VLAN filtering, toggling the receive offloads, several
+//! queue pairs.
 
 use kernel::{
     device::{
@@ -32,6 +36,10 @@ use kernel::{
         Arc,
         Mutex,
         SpinLockIrq, //
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
     },
 };
 
@@ -59,6 +67,8 @@ use rust_kernel::{
         ethtool::{
             Channels,
             DrvInfo,
+            LinkSettings,
+            Port,
             RingParam, //
         },
         napi::{
@@ -73,6 +83,7 @@ use rust_kernel::{
         netdevice::{
             self,
             Counters,
+            RxMode,
             Stats64,
             TxQueue,
             TxResult, //
@@ -87,6 +98,8 @@ use rust_kernel::{
         self,
         net::{
             self as vnet,
+            ctrl,
+            Command,
             Header,
             TxPacket, //
         },
@@ -476,6 +489,95 @@ impl Poll for SendQueue {
     }
 }
 
+/// How long a control command may take: QEMU answers during the notification itself, a
+/// device that takes longer than this is not answering.
+const CONTROL_TIMEOUT_MS: u32 = 2000;
+
+/// The control queue (`VIRTIO_NET_F_CTRL_VQ`), if the device has one: one command at a time,
+/// in process context.
+#[pin_data]
+struct Control {
+    #[pin]
+    vq: Mutex<Option<virtio::Virtqueue<KBox<Command>>>>,
+    /// Receive mode commands (`VIRTIO_NET_F_CTRL_RX`).
+    rx: bool,
+    /// MAC address commands (`VIRTIO_NET_F_CTRL_MAC_ADDR`).
+    mac: bool,
+    #[pin]
+    mode: Mutex<RxFilter>,
+}
+
+impl Control {
+    /// Sends a command and waits (sleeping) for the device's answer: `EIO` if it refused,
+    /// `ETIMEDOUT` if it did not answer in time (the command stays with the device until it
+    /// does, or until the queue is torn down).
+    fn send(&self, class: u8, code: u8, data: &[u8]) -> Result {
+        let command = Command::new(class, code, data, GFP_KERNEL)?;
+        // The command is told apart from late answers to earlier ones by its address.
+        let id: *const Command = &*command;
+        let mut guard = self.vq.lock();
+        let Some(vq) = &mut *guard else {
+            return Err(EOPNOTSUPP);
+        };
+        // Late answers to commands given up on.
+        Self::answer(vq, id);
+        vq.add(command).map_err(|(e, _)| e)?;
+        if vq.ring()?.kick_prepare() {
+            vq.notify();
+        }
+        let mut waited = 0;
+        loop {
+            if let Some(ok) = Self::answer(vq, id) {
+                return if ok { Ok(()) } else { Err(EIO) };
+            }
+            if waited >= CONTROL_TIMEOUT_MS {
+                return Err(ETIMEDOUT);
+            }
+            fsleep(Delta::from_millis(1));
+            waited += 1;
+        }
+    }
+
+    /// Takes back the commands the device answered; returns the answer to `id` if it is among
+    /// them.
+    fn answer(vq: &mut virtio::Virtqueue<KBox<Command>>, id: *const Command) -> Option<bool> {
+        let mut ring = vq.ring().ok()?;
+        let mut found = None;
+        while let Some(used) = ring.get_buf() {
+            let command = used.into_token();
+            if core::ptr::eq(&*command, id) {
+                found = Some(command.is_ok());
+            }
+        }
+        found
+    }
+
+    /// Sets the device's receive mode; only what changed is sent.
+    fn set_rx_mode(&self, promisc: bool, allmulti: bool) -> Result {
+        let mut guard = self.mode.lock();
+        let mode = &mut *guard;
+        for (on, known, code) in [
+            (promisc, &mut mode.promisc, ctrl::RX_PROMISC),
+            (allmulti, &mut mode.allmulti, ctrl::RX_ALLMULTI),
+        ] {
+            if *known != Some(on) {
+                // Unknown until the device acknowledges it.
+                *known = None;
+                self.send(ctrl::RX, code, &[u8::from(on)])?;
+                *known = Some(on);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The receive mode the device acknowledged (`None`: not known, to be sent).
+#[derive(Default)]
+struct RxFilter {
+    promisc: Option<bool>,
+    allmulti: Option<bool>,
+}
+
 /// Schedules a queue's NAPI context when the device used buffers.
 struct QueueIrq {
     napi: Arc<NapiLink>,
@@ -495,6 +597,8 @@ struct NetPriv {
     rq: ReceiveQueue,
     #[pin]
     sq: SendQueue,
+    #[pin]
+    ctrl: Control,
     /// The ring sizes, current and largest, for ethtool.
     rings: RingParam,
     /// The transport's name of the device (its PCI address), for ethtool.
@@ -505,6 +609,8 @@ struct NetPriv {
 struct Queues {
     rx: virtio::Virtqueue<FragPage>,
     tx: virtio::Virtqueue<TxPacket>,
+    /// The control queue and its receive mode and MAC address commands.
+    ctrl: Option<(virtio::Virtqueue<KBox<Command>>, bool, bool)>,
     hdr_len: usize,
     little_endian: bool,
     mergeable: bool,
@@ -522,6 +628,7 @@ impl netdevice::Operations for NetOps {
         let Queues {
             rx,
             tx,
+            ctrl,
             hdr_len,
             little_endian,
             mergeable,
@@ -556,6 +663,15 @@ impl netdevice::Operations for NetOps {
                 stats: QueueStats::new(),
             }? Error)
             .pin_chain(|sq| Napi::add(sq.into_ref(), dev)),
+            ctrl <- {
+                let (rx, mac) = ctrl.as_ref().map_or((false, false), |c| (c.1, c.2));
+                try_pin_init!(Control {
+                    vq <- new_mutex!(ctrl.map(|c| c.0)),
+                    rx,
+                    mac,
+                    mode <- new_mutex!(RxFilter::default()),
+                }? Error)
+            },
             rings,
             bus_info,
         }? Error)
@@ -585,6 +701,28 @@ impl netdevice::Operations for NetOps {
     fn start_xmit(dev: &netdevice::Device<Self>, txq: &TxQueue, skb: SkBuff) -> TxResult {
         dev.data().sq.xmit(txq, skb);
         TxResult::Ok
+    }
+
+    fn set_rx_mode(dev: &netdevice::Device<Self>, mode: &RxMode) -> Result {
+        let ctrl = &dev.data().ctrl;
+        if !ctrl.rx {
+            // The device stays as it starts: promiscuous.
+            return Ok(());
+        }
+        // No multicast filter table (`VIRTIO_NET_CTRL_MAC_TABLE_SET`) yet: every multicast
+        // frame is received while any multicast address is subscribed to.
+        ctrl.set_rx_mode(mode.promisc, mode.allmulti || mode.multicast > 0)
+    }
+
+    fn set_mac_address(dev: &netdevice::Device<Self>, addr: &[u8; netdevice::ETH_ALEN]) -> Result {
+        let ctrl = &dev.data().ctrl;
+        if ctrl.mac {
+            ctrl.send(ctrl::MAC, ctrl::MAC_ADDR_SET, addr)
+        } else {
+            // As virtio_net: the interface changes its address, the device keeps filtering for
+            // its own (which promiscuous mode, its default, makes moot).
+            Ok(())
+        }
     }
 
     fn get_stats64(dev: &netdevice::Device<Self>, stats: &mut Stats64) {
@@ -617,6 +755,16 @@ impl netdevice::Operations for NetOps {
         ];
         for (value, counter) in values.iter_mut().zip(all) {
             *value = counter;
+        }
+    }
+
+    fn get_link_ksettings(_dev: &netdevice::Device<Self>) -> LinkSettings {
+        // As virtio_net for a device without `VIRTIO_NET_F_SPEED_DUPLEX` (QEMU reports unknown
+        // speed and duplex there too).
+        LinkSettings {
+            speed: None,
+            full_duplex: None,
+            port: Port::Other,
         }
     }
 
@@ -689,9 +837,23 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     let rx = queues.add(virtio::QueueSpec::new(format_args!("input.0"))?)?;
     let tx =
         queues.add(virtio::QueueSpec::new(format_args!("output.0"))?.max_entries(TX_ENTRIES))?;
+    // The control queue comes after every queue pair.
+    let ctrl = if vdev.has_feature(vnet::features::CTRL_VQ) {
+        Some(queues.add(virtio::QueueSpec::new(format_args!("control"))?.polled())?)
+    } else {
+        None
+    };
     let mut found = queues.find(virtio::Affinity::none())?;
     let rx = found.take(rx)?;
     let tx = found.take(tx)?;
+    let ctrl = match ctrl {
+        Some(ctrl) => Some((
+            found.take(ctrl)?,
+            vdev.has_feature(vnet::features::CTRL_RX),
+            vdev.has_feature(vnet::features::CTRL_MAC_ADDR),
+        )),
+        None => None,
+    };
 
     // Without mergeable buffers a frame must fit in one page-sized buffer: the standard
     // Ethernet payload, as C's small buffers.
@@ -720,6 +882,7 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
         Queues {
             rx,
             tx,
+            ctrl,
             hdr_len,
             little_endian,
             mergeable,
@@ -740,6 +903,8 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     builder.set_mtu(MIN_MTU, mtu_max, mtu)?;
     let (hw_features, features) = offloads(vdev);
     builder.set_features(hw_features, features);
+    // As virtio_net: the device is told of a new address whenever it comes.
+    builder.set_live_address_change();
 
     let data = builder.device().data();
     let rx_irq = Arc::new(
@@ -795,6 +960,9 @@ impl virtio::Driver for RvirtioNet {
         vnet::features::GUEST_TSO6,
         vnet::features::GUEST_ECN,
         vnet::features::GUEST_UFO,
+        vnet::features::CTRL_VQ,
+        vnet::features::CTRL_RX,
+        vnet::features::CTRL_MAC_ADDR,
     ];
 
     fn validate(features: &mut virtio::Negotiation<'_>) -> Result {
@@ -819,6 +987,11 @@ impl virtio::Driver for RvirtioNet {
         }
         if !features.has(GUEST_TSO4) && !features.has(GUEST_TSO6) {
             features.clear(GUEST_ECN)?;
+        }
+        // Commands need the queue that carries them.
+        if !features.has(CTRL_VQ) {
+            features.clear(CTRL_RX)?;
+            features.clear(CTRL_MAC_ADDR)?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 # Byte streams each way over TCP, IPv4 and IPv6, at MTU 1500 and 9000, with
 # the offloads on and off; UDP (fragmented too) and ICMP; large segments
 # leave the guest as one frame (TSO) and arrive as one (coalesced); the
+# receive filter follows promiscuous mode and MAC address changes; the
 # surfaces under the C driver and under rvirtio_net on this device are the
 # same; unbind, rmmod and the host's removal of the device (QMP device_del)
 # under traffic end it cleanly, and every counter adds up.
@@ -142,6 +143,40 @@ ktap_check jumbo_frames_sent jumbo_sent
 ethtool -K "$i" tso on gso on
 ktap_check mtu_1500_again ip link set "$i" mtu 1500
 ktap_check tcp_ipv6_receive_mtu_1500_again rvnet recv $PEER6 4194304 -s 10
+
+# The receive filter, which the driver sets through the control queue:
+# frames to another address arrive only in promiscuous mode, and a new MAC
+# address reaches the device (frames to the old one are dropped, the peer
+# sees the new one and answers to it).
+# flooded MAC: how many of 20 frames that the peer sends to MAC arrive.
+flooded() {
+	rvnet flood $PEER "$1" 20 -i "$i" | sed -n 's/.* received=//p'
+}
+# sent_from MAC CMD...: runs CMD; the peer sees frames from MAC only.
+sent_from() {
+	local mac=$1
+	shift
+	peer_stats -r >/dev/null && "$@" && peer_stats | grep -q "sources=$mac\$"
+}
+ktap_check filter_own_address_received [ "$(flooded 52:54:00:99:00:02)" = 20 ]
+ktap_check filter_other_address_dropped [ "$(flooded 02:00:00:00:00:99)" = 0 ]
+ktap_check promisc_on ip link set "$i" promisc on
+ktap_check promisc_other_address_received [ "$(flooded 02:00:00:00:00:99)" = 20 ]
+ktap_check promisc_off ip link set "$i" promisc off
+ktap_check promisc_off_other_address_dropped [ "$(flooded 02:00:00:00:00:99)" = 0 ]
+# A gratuitous ARP tells the peer of the new address (arp_notify); the
+# peer's entry must be older than its lock time (1 s) to be replaced.
+echo 1 >/proc/sys/net/ipv4/conf/$i/arp_notify
+sleep 2
+ktap_check mac_change_while_up ip link set "$i" address 52:54:00:99:00:0a
+ktap_check mac_change_shown [ "$(cat /sys/class/net/$i/address)" = 52:54:00:99:00:0a ]
+ktap_check new_address_received [ "$(flooded 52:54:00:99:00:0a)" = 20 ]
+ktap_check old_address_dropped [ "$(flooded 52:54:00:99:00:02)" = 0 ]
+ktap_check tcp_send_from_new_address sent_from 52:54:00:99:00:0a rvnet send $PEER 4194304 -s 14
+ktap_check tcp_receive_at_new_address rvnet recv $PEER 4194304 -s 15
+sleep 2
+ktap_check mac_change_back ip link set "$i" address 52:54:00:99:00:02
+ktap_check tcp_send_from_device_address sent_from 52:54:00:99:00:02 rvnet send $PEER 4194304 -s 16
 
 ktap_check rx_counted sh -c "[ $(stat "$i" rx_packets) -gt \$(($rx0 + 1000)) ]"
 ktap_check tx_counted sh -c "[ $(stat "$i" tx_packets) -gt \$(($tx0 + 1000)) ]"
