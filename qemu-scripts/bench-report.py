@@ -50,6 +50,10 @@ ROWS = [
     "randread_4k_qd1_lat_p99_us",
     "randread_4k_qd1_totlat_p50_us",
     "randread_4k_qd1_totlat_p99_us",
+    "net_tcp_stream_tx_mbps",
+    "net_tcp_stream_rx_mbps",
+    "net_tcp_rr_tps",
+    "net_udp_rr_64b_tps",
 ]
 EXTRA_FAILURES = [re.compile(r"I/O error"), re.compile(r"blk_update_request")]
 

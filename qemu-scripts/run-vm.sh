@@ -8,11 +8,14 @@
 #       [--mode probe|run|check|bench] [--timeout SECONDS] [--interactive] \
 #       [--quiet (progress lines only)] [--disk IMAGE] [--append ARGS]
 #
-# --mode bench gives the guest only the benchmark's disks: rvirtio-bench, a
+# --mode bench gives the guest only the benchmark's devices: rvirtio-bench, a
 # virtio-blk device on QEMU's null-co backend (reads return zeroes, writes
 # are dropped, no host I/O: what is measured is the driver and the
-# emulation), and rvirtio-verify, a small image in RAM (--disk, default a
-# file in /dev/shm removed at exit) on which the data is checked first.
+# emulation), rvirtio-verify, a small image in RAM (--disk, default a file
+# in /dev/shm removed at exit) on which the data is checked first, and two
+# virtio-net NICs back to back on a QEMU hub (nicbench, the device under
+# test, and nicpeer, the other end), so that both ends of the traffic run in
+# the guest, in guest time (a hub passes no offloads: frames of the MTU).
 #
 # Exit status says how the VM ended:
 #   0  the guest reached the end of its /init (isa-debug-exit wrote 33)
@@ -89,6 +92,12 @@ if [ "$mode" = bench ]; then
 		-device virtio-blk-pci,drive=nullb,num-queues=2,serial=rvirtio-bench,bus=rp1,id=blkbench
 		-drive "file=$disk,format=raw,if=none,id=verify,cache=unsafe"
 		-device virtio-blk-pci,drive=verify,serial=rvirtio-verify,bus=rp2,id=blkverify
+		-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
+		-device pcie-root-port,id=rp4,bus=pcie.0,chassis=4,slot=4
+		-netdev hubport,id=netbench,hubid=1
+		-device virtio-net-pci,netdev=netbench,mac=52:54:00:77:00:02,romfile=,bus=rp3,id=nicbench
+		-netdev hubport,id=netpeer,hubid=1
+		-device virtio-net-pci,netdev=netpeer,mac=52:54:00:77:00:01,romfile=,bus=rp4,id=nicpeer
 	)
 elif [ "$mode" != probe ]; then
 	imgdir=$(dirname "$log")

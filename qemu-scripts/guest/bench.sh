@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # rvirtio.mode=bench: the C virtio_blk and the Rust rvirtio_blk driving the
-# same virtio-blk device, in turns, under the same fio jobs.
+# same virtio-blk device, in turns, under the same fio jobs; then the C
+# virtio_net and the Rust rvirtio_net driving the same virtio-net NIC, in
+# turns, under the same traffic (rvnet) to a peer NIC on the C driver, in a
+# network namespace of its own.
 #
 # Both modules are loaded with the virtio bus's autoprobe off, so that no
 # device binds by itself; the device is then moved from one driver to the
@@ -22,7 +25,9 @@
 #
 # Kernel command line: rvirtio.bench_rounds=N (default 5),
 # rvirtio.bench_runtime=SECONDS (default 5), rvirtio.bench_ramp=SECONDS
-# (default 2), each per fio job.
+# (default 2), each per fio job; rvirtio.bench_net_mib=N (default 32), the
+# size of each TCP stream, and rvirtio.bench_net_rr=N (default 2000), the
+# transactions of each request/response row.
 #
 # rvirtio.bench_profile=N (qemu-scripts/profile.sh) runs no rounds: for each
 # driver, C then Rust, N 4 KiB random reads at depth 1, then N at depth 32,
@@ -35,12 +40,16 @@ rounds=5
 runtime=5
 ramp=2
 profile=
+net_mib=32
+net_rr=2000
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rvirtio.bench_rounds=*) rounds=${arg#*=} ;;
 	rvirtio.bench_runtime=*) runtime=${arg#*=} ;;
 	rvirtio.bench_ramp=*) ramp=${arg#*=} ;;
 	rvirtio.bench_profile=*) profile=${arg#*=} ;;
+	rvirtio.bench_net_mib=*) net_mib=${arg#*=} ;;
+	rvirtio.bench_net_rr=*) net_rr=${arg#*=} ;;
 	esac
 done
 
@@ -58,6 +67,7 @@ ROWS="randread_4k_qd1_1job_iops randread_4k_qd32_1job_iops randread_4k_qd1_2jobs
 ROWS="$ROWS randread_4k_qd32_2jobs_iops seqread_128k_qd4_mibps seqwrite_128k_qd4_mibps"
 ROWS="$ROWS randread_4k_qd1_lat_p50_us randread_4k_qd1_lat_p99_us"
 ROWS="$ROWS randread_4k_qd1_totlat_p50_us randread_4k_qd1_totlat_p99_us"
+ROWS="$ROWS net_tcp_stream_tx_mbps net_tcp_stream_rx_mbps net_tcp_rr_tps net_udp_rr_64b_tps"
 
 bench_error() {
 	echo "RVIRTIO-BENCH-ERROR $*"
@@ -325,4 +335,98 @@ sysfs_write 60 $VIRTIO/drivers/$(bound_to $bench_dev)/unbind $bench_dev ||
 	bench_abort "cannot unbind $bench_dev at the end"
 rmmod rvirtio_blk || bench_error "rmmod rvirtio_blk failed"
 rmmod virtio_blk || bench_error "rmmod virtio_blk failed"
+
+# --- Network -----------------------------------------------------------------
+
+NET_c=virtio_net
+NET_rust=rvirtio_net
+PEER=10.77.0.1
+
+# net_switch_to DRIVER DEV: DEV bound to DRIVER (c or rust), up, with its
+# address, and the peer reachable.
+net_switch_to() {
+	local want cur i n=0
+	eval want=\$NET_$1
+	cur=$(bound_to "$2")
+	[ "$cur" = "$want" ] && return 0
+	if [ -n "$cur" ]; then
+		sysfs_write 60 $VIRTIO/drivers/$cur/unbind "$2" || bench_abort "cannot unbind $2 from $cur"
+	fi
+	[ -n "$(bound_to "$2")" ] ||
+		sysfs_write 60 $VIRTIO/drivers/$want/bind "$2" || bench_abort "cannot bind $2 to $want"
+	[ "$(bound_to "$2")" = "$want" ] || bench_abort "$2 not bound to $want after bind"
+	i=$(ls $VIRTIO/devices/$2/net)
+	ip link set "$i" up && ip addr add 10.77.0.2/24 dev "$i" ||
+		bench_abort "cannot bring $i ($want) up"
+	until ping -c 1 -W 1 $PEER >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ $n -le 20 ] || bench_abort "the peer does not answer through $i ($want)"
+	done
+}
+
+# rvnet_field OUTPUT KEY: a value of rvnet's "ok" line.
+rvnet_field() {
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# net_jobs DRIVER ROUND: the traffic of one round; rvnet checks every byte.
+net_jobs() {
+	local d=$1 r=$2 out
+	if out=$(rvnet send $PEER $((net_mib * 1048576)) -s $r); then
+		result $d $r net_tcp_stream_tx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
+	else
+		bench_error "TCP stream to the peer ($d, round $r): $out"
+	fi
+	if out=$(rvnet recv $PEER $((net_mib * 1048576)) -s $r); then
+		result $d $r net_tcp_stream_rx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
+	else
+		bench_error "TCP stream from the peer ($d, round $r): $out"
+	fi
+	if out=$(rvnet rr $PEER $net_rr); then
+		result $d $r net_tcp_rr_tps "$(rvnet_field "$out" tps)" tps
+	else
+		bench_error "TCP request/response ($d, round $r): $out"
+	fi
+	if out=$(rvnet udp $PEER $net_rr 64); then
+		result $d $r net_udp_rr_64b_tps \
+			"$(echo "$out" | awk -v n=$net_rr '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub(/seconds=/, "", $i); printf "%.1f", n / $i } }')" tps
+	else
+		bench_error "UDP request/response ($d, round $r): $out"
+	fi
+}
+
+for m in dimlib failover net_failover; do
+	[ -e /lib/modules/c/$m.ko ] && { insmod /lib/modules/c/$m.ko || bench_abort "insmod $m.ko failed"; }
+done
+insmod /lib/modules/c/virtio_net.ko || bench_abort "insmod virtio_net.ko failed"
+insmod /lib/modules/rvirtio/rvirtio_net.ko || bench_abort "insmod rvirtio_net.ko failed"
+# In PCI order: the device under test (nicbench), then the peer (nicpeer).
+set -- $(virtio_dev 0x0001)
+[ $# = 2 ] || bench_abort "expected two virtio-net devices, found: $*"
+net_dev=$1 peer_dev=$2
+sysfs_write 60 $VIRTIO/drivers/$NET_c/bind $peer_dev || bench_abort "cannot bind the peer NIC"
+peer_if=$(ls $VIRTIO/devices/$peer_dev/net)
+[ "$(cat /sys/class/net/$peer_if/address)" = 52:54:00:77:00:01 ] ||
+	bench_abort "the second virtio-net device is not nicpeer"
+# The peer in a network namespace of its own, held by a sleeping process:
+# the traffic crosses the hub instead of the loopback.
+unshare -n sleep 1000000 &
+netns=$!
+sleep 0.5
+ip link set "$peer_if" netns $netns || bench_abort "cannot move $peer_if to the peer's namespace"
+nsenter -t $netns -n sh -c "ip link set lo up && ip link set $peer_if up &&
+	ip addr add $PEER/24 dev $peer_if && (rvnet serve >/dev/null 2>&1 &)" ||
+	bench_abort "cannot set up the peer"
+for r in $(seq "$rounds"); do
+	order="c rust"
+	[ $((r % 2)) = 0 ] && order="rust c"
+	for d in $order; do
+		echo "rvirtio: bench round $r/$rounds: network, $d"
+		net_switch_to $d $net_dev
+		net_jobs $d $r
+	done
+done
+sysfs_write 60 $VIRTIO/drivers/$(bound_to $net_dev)/unbind $net_dev ||
+	bench_abort "cannot unbind $net_dev at the end"
+rmmod rvirtio_net || bench_error "rmmod rvirtio_net failed"
 echo "RVIRTIO-BENCH-END"
