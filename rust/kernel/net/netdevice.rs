@@ -675,8 +675,9 @@ impl<T: Operations> OperationsVTable<T> {
 
     /// # Safety
     ///
-    /// As for `open_callback`; `addr` is a `struct sockaddr` (`dev_set_mac_address()` passes
-    /// one with the device's address length of data).
+    /// As for `open_callback`; `addr` is a socket address whose data (after the 2-byte
+    /// family, as in `struct sockaddr`) holds at least the device's address length of bytes:
+    /// `netif_set_mac_address()` passes a `struct sockaddr_storage`.
     unsafe extern "C" fn set_mac_address_callback(
         dev: *mut bindings::net_device,
         addr: *mut c_void,
@@ -690,8 +691,10 @@ impl<T: Operations> OperationsVTable<T> {
         if ret != 0 {
             return ret;
         }
-        // SAFETY: `addr` is a `struct sockaddr` whose data holds the `ETH_ALEN` bytes of an
-        // Ethernet address (checked above); it may be unaligned.
+        // SAFETY: `addr` is a socket address laid out as `struct sockaddr` whose data holds
+        // the `ETH_ALEN` bytes of an Ethernet address (safety requirements; the device's
+        // address length, which `eth_prepare_mac_addr_change()` checked as an Ethernet
+        // address); read without assuming alignment.
         let mac = unsafe {
             (&raw const (*addr.cast::<bindings::sockaddr>()).sa_data)
                 .cast::<[u8; ETH_ALEN]>()
