@@ -125,8 +125,8 @@ pub struct RxMode {
 /// The operations of a network device driver (`struct net_device_ops`).
 ///
 /// Every callback gets the device; its private data is [`Device::data`]. `open`, `stop`,
-/// `set_rx_mode` and `set_mac_address` run in process context under the RTNL lock, and may
-/// sleep; `start_xmit` in softirq context (or with softirqs disabled) under the transmit
+/// `set_rx_mode`, `set_mac_address` and `set_features` run in process context under the RTNL
+/// lock, and may sleep; `start_xmit` in softirq context (or with softirqs disabled) under the transmit
 /// queue's lock.
 #[vtable]
 pub trait Operations: Sized + 'static {
@@ -168,6 +168,14 @@ pub trait Operations: Sized + 'static {
     /// up ([`Builder::set_live_address_change`]), the interface is down. On success the
     /// interface takes the address; on error it keeps the old one.
     fn set_mac_address(_dev: &Device<Self>, _addr: &[u8; ETH_ALEN]) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The interface's features are to become `features` (`ndo_set_features`, after
+    /// `ethtool -K`): tells the device of those it must act on ([`Device::features`] are the
+    /// current ones). On success the stack takes `features`; on error it keeps the current
+    /// ones. Process context, RTNL lock held.
+    fn set_features(_dev: &Device<Self>, _features: u64) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -237,6 +245,12 @@ impl<T: Operations> Device<T> {
         // SAFETY: By the type invariant the private area holds an initialised `T::Data`,
         // which never moves (it is inside the device's allocation).
         unsafe { Pin::new_unchecked(&*bindings::netdev_priv(self.as_raw()).cast::<T::Data>()) }
+    }
+
+    /// The interface's features (`NETIF_F_*` bits) that are on.
+    pub fn features(&self) -> u64 {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netdev_features(self.as_raw()) }
     }
 
     /// Tells the stack that the link is up (`netif_carrier_on()`).
@@ -711,6 +725,21 @@ impl<T: Operations> OperationsVTable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// As for `open_callback`.
+    unsafe extern "C" fn set_features_callback(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: As in `open_callback`.
+        let dev = unsafe { Device::<T>::from_raw(dev) };
+        match T::set_features(dev, features) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
     const OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::open_callback),
         ndo_stop: Some(Self::stop_callback),
@@ -732,6 +761,11 @@ impl<T: Operations> OperationsVTable<T> {
         },
         ndo_set_mac_address: if T::HAS_SET_MAC_ADDRESS {
             Some(Self::set_mac_address_callback)
+        } else {
+            None
+        },
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features_callback)
         } else {
             None
         },

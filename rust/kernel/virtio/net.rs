@@ -91,6 +91,8 @@ pub mod features {
     pub const CTRL_RX: u32 = bindings::VIRTIO_NET_F_CTRL_RX;
     /// The control queue accepts a new MAC address.
     pub const CTRL_MAC_ADDR: u32 = bindings::VIRTIO_NET_F_CTRL_MAC_ADDR;
+    /// The control queue switches the receive offloads (`GUEST_*`) on and off.
+    pub const CTRL_GUEST_OFFLOADS: u32 = bindings::VIRTIO_NET_F_CTRL_GUEST_OFFLOADS;
 }
 
 /// The header before every packet in the device's buffers
@@ -387,6 +389,12 @@ pub mod ctrl {
     /// Sets the device's MAC address ([`features::CTRL_MAC_ADDR`](super::features::CTRL_MAC_ADDR)):
     /// the six bytes of the address.
     pub const MAC_ADDR_SET: u8 = bindings::VIRTIO_NET_CTRL_MAC_ADDR_SET as u8;
+    /// The class of receive offload commands
+    /// ([`features::CTRL_GUEST_OFFLOADS`](super::features::CTRL_GUEST_OFFLOADS)).
+    pub const GUEST_OFFLOADS: u8 = bindings::VIRTIO_NET_CTRL_GUEST_OFFLOADS as u8;
+    /// Sets the receive offloads: a 64-bit mask, in the device's byte order, of the `GUEST_*`
+    /// feature bits to use, among those negotiated.
+    pub const GUEST_OFFLOADS_SET: u8 = bindings::VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET as u8;
     /// The device carried the command out.
     pub const OK: u8 = bindings::VIRTIO_NET_OK as u8;
     /// The device did not carry the command out.
