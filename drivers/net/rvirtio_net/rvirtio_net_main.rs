@@ -15,11 +15,11 @@
 //! the transmit NAPI context reclaims them (byte queue limits) and wakes the queue.
 //!
 //! The control queue, when the device has one, carries the receive mode (promiscuous,
-//! all-multicast), which the stack sets in process context, and MAC address changes; each
-//! command waits for the device's answer, for a bounded time.
+//! all-multicast), which the stack sets in process context, MAC address changes and the
+//! switching of the device's coalescing (`rx-gro-hw`); each command waits for the device's
+//! answer, for a bounded time.
 //!
-//! Not yet: the multicast filter table, VLAN filtering, toggling the receive offloads, several
-//! queue pairs.
+//! Not yet: the multicast filter table, VLAN filtering, several queue pairs.
 
 use kernel::{
     device::{
@@ -503,6 +503,10 @@ struct Control {
     rx: bool,
     /// MAC address commands (`VIRTIO_NET_F_CTRL_MAC_ADDR`).
     mac: bool,
+    /// Receive offload commands, and the offloads they can switch.
+    offloads: Option<u64>,
+    /// The device's byte order.
+    little_endian: bool,
     #[pin]
     mode: Mutex<RxFilter>,
 }
@@ -571,6 +575,46 @@ impl Control {
     }
 }
 
+impl Control {
+    /// Switches the device's coalescing of received segments on or off: the negotiated receive
+    /// offloads, with or without the segmentation ones.
+    fn set_coalescing(&self, on: bool) -> Result {
+        let capable = self.offloads.ok_or(EOPNOTSUPP)?;
+        let mask = if on {
+            capable
+        } else {
+            capable & !GRO_HW_OFFLOADS
+        };
+        let bytes = if self.little_endian {
+            mask.to_le_bytes()
+        } else {
+            mask.to_be_bytes()
+        };
+        self.send(ctrl::GUEST_OFFLOADS, ctrl::GUEST_OFFLOADS_SET, &bytes)
+    }
+}
+
+/// The receive offloads that coalesce segments (C's `GUEST_OFFLOAD_GRO_HW_MASK`), as bits of
+/// a `GUEST_OFFLOADS_SET` mask.
+const GRO_HW_OFFLOADS: u64 = (1 << vnet::features::GUEST_TSO4)
+    | (1 << vnet::features::GUEST_TSO6)
+    | (1 << vnet::features::GUEST_ECN)
+    | (1 << vnet::features::GUEST_UFO);
+
+/// The negotiated receive offloads, as a `GUEST_OFFLOADS_SET` mask.
+fn guest_offloads(vdev: &virtio::Device<Core<'_>>) -> u64 {
+    [
+        vnet::features::GUEST_CSUM,
+        vnet::features::GUEST_TSO4,
+        vnet::features::GUEST_TSO6,
+        vnet::features::GUEST_ECN,
+        vnet::features::GUEST_UFO,
+    ]
+    .into_iter()
+    .filter(|&bit| vdev.has_feature(bit))
+    .fold(0, |mask, bit| mask | (1 << bit))
+}
+
 /// The receive mode the device acknowledged (`None`: not known, to be sent).
 #[derive(Default)]
 struct RxFilter {
@@ -609,12 +653,22 @@ struct NetPriv {
 struct Queues {
     rx: virtio::Virtqueue<FragPage>,
     tx: virtio::Virtqueue<TxPacket>,
-    /// The control queue and its receive mode and MAC address commands.
-    ctrl: Option<(virtio::Virtqueue<KBox<Command>>, bool, bool)>,
+    /// The control queue and the commands it takes.
+    ctrl: Option<ControlInit>,
     hdr_len: usize,
     little_endian: bool,
     mergeable: bool,
     bus_info: KVec<u8>,
+}
+
+/// The control queue and the commands it takes, from probe to the private data.
+struct ControlInit {
+    vq: virtio::Virtqueue<KBox<Command>>,
+    rx: bool,
+    mac: bool,
+    /// The receive offloads it can switch (`VIRTIO_NET_F_CTRL_GUEST_OFFLOADS`), as a mask of
+    /// the negotiated `GUEST_*` feature bits.
+    offloads: Option<u64>,
 }
 
 struct NetOps;
@@ -664,11 +718,15 @@ impl netdevice::Operations for NetOps {
             }? Error)
             .pin_chain(|sq| Napi::add(sq.into_ref(), dev)),
             ctrl <- {
-                let (rx, mac) = ctrl.as_ref().map_or((false, false), |c| (c.1, c.2));
+                let (rx, mac, offloads) = ctrl
+                    .as_ref()
+                    .map_or((false, false, None), |c| (c.rx, c.mac, c.offloads));
                 try_pin_init!(Control {
-                    vq <- new_mutex!(ctrl.map(|c| c.0)),
+                    vq <- new_mutex!(ctrl.map(|c| c.vq)),
                     rx,
                     mac,
+                    offloads,
+                    little_endian,
                     mode <- new_mutex!(RxFilter::default()),
                 }? Error)
             },
@@ -723,6 +781,16 @@ impl netdevice::Operations for NetOps {
             // its own (which promiscuous mode, its default, makes moot).
             Ok(())
         }
+    }
+
+    fn set_features(dev: &netdevice::Device<Self>, features: u64) -> Result {
+        let changed = dev.features() ^ features;
+        if changed & netdevice::features::GRO_HW != 0 {
+            dev.data()
+                .ctrl
+                .set_coalescing(features & netdevice::features::GRO_HW != 0)?;
+        }
+        Ok(())
     }
 
     fn get_stats64(dev: &netdevice::Device<Self>, stats: &mut Stats64) {
@@ -815,11 +883,16 @@ fn offloads(vdev: &virtio::Device<Core<'_>>) -> (u64, u64) {
         // The device checks what it is asked to segment; all offloads on by default.
         features |= GSO_ROBUST | hw_features;
     }
-    // Coalesced segments arrive whatever the interface's features say: without the control
-    // queue's offload command the device cannot be told to stop, so the feature is fixed.
     if vdev.has_feature(vnet::features::GUEST_TSO4) || vdev.has_feature(vnet::features::GUEST_TSO6)
     {
         features |= GRO_HW;
+    }
+    // The device can be told to stop coalescing only through the control queue; without it,
+    // the feature is fixed.
+    if vdev.has_feature(vnet::features::CTRL_GUEST_OFFLOADS)
+        && guest_offloads(vdev) & GRO_HW_OFFLOADS != 0
+    {
+        hw_features |= GRO_HW;
     }
     (hw_features, features)
 }
@@ -847,11 +920,14 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     let rx = found.take(rx)?;
     let tx = found.take(tx)?;
     let ctrl = match ctrl {
-        Some(ctrl) => Some((
-            found.take(ctrl)?,
-            vdev.has_feature(vnet::features::CTRL_RX),
-            vdev.has_feature(vnet::features::CTRL_MAC_ADDR),
-        )),
+        Some(ctrl) => Some(ControlInit {
+            vq: found.take(ctrl)?,
+            rx: vdev.has_feature(vnet::features::CTRL_RX),
+            mac: vdev.has_feature(vnet::features::CTRL_MAC_ADDR),
+            offloads: vdev
+                .has_feature(vnet::features::CTRL_GUEST_OFFLOADS)
+                .then(|| guest_offloads(vdev)),
+        }),
         None => None,
     };
 
@@ -963,6 +1039,7 @@ impl virtio::Driver for RvirtioNet {
         vnet::features::CTRL_VQ,
         vnet::features::CTRL_RX,
         vnet::features::CTRL_MAC_ADDR,
+        vnet::features::CTRL_GUEST_OFFLOADS,
     ];
 
     fn validate(features: &mut virtio::Negotiation<'_>) -> Result {
@@ -992,6 +1069,7 @@ impl virtio::Driver for RvirtioNet {
         if !features.has(CTRL_VQ) {
             features.clear(CTRL_RX)?;
             features.clear(CTRL_MAC_ADDR)?;
+            features.clear(CTRL_GUEST_OFFLOADS)?;
         }
         Ok(())
     }
