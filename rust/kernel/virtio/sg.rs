@@ -288,20 +288,15 @@ impl<'s, 'a> SgList<'s, 'a> {
         }
         let len = i32::try_from(len).map_err(|_| EINVAL)?;
         // The function fills consecutive entries of one list and refuses (`EMSGSIZE`) to go
-        // past an end mark: the entries it may use are made one list for the call, then
-        // single entries again (the type invariant).
-        for i in first..first + most - 1 {
-            // SAFETY: `i` is below the capacity (checked above).
-            unsafe { bindings::sg_unmark_end(self.entries.add(i)) };
-        }
-        // SAFETY: The storage has `most` entries from `first` (checked above), which bounds
-        // what the function writes for a buffer without a fragment list; the entries are
-        // initialised, and `sg_set_page()` keeps their marks.
-        let n = unsafe { bindings::skb_to_sgvec_nomark(skb, self.entries.add(first), 0, len) };
-        for i in first..first + most - 1 {
-            // SAFETY: As above.
-            unsafe { bindings::sg_mark_end(self.entries.add(i)) };
-        }
+        // past an end mark.
+        let fill = |list| {
+            // SAFETY: `list` has `most` entries, which bounds what the function writes for a
+            // buffer without a fragment list; the entries are initialised, and `sg_set_page()`
+            // keeps their marks.
+            unsafe { bindings::skb_to_sgvec_nomark(skb, list, 0, len) }
+        };
+        // SAFETY: The storage has `most` entries from `first` (checked above).
+        let n = unsafe { self.as_one_list(first, most, fill) };
         let n = usize::try_from(n).map_err(|_| EINVAL)?;
         if n == 0 || n > most {
             return Err(EINVAL);
@@ -312,6 +307,32 @@ impl<'s, 'a> SgList<'s, 'a> {
         }
         self.out += n;
         Ok(())
+    }
+
+    /// Runs `f` on entries `first..first + n` made one list (terminated at the last), then
+    /// makes them single terminated entries again (the storage's invariant), for the C
+    /// functions that take or fill a list rather than single entries.
+    ///
+    /// # Safety
+    ///
+    /// `first + n` must not exceed the storage's capacity, and `n` must not be 0.
+    unsafe fn as_one_list<R>(
+        &mut self,
+        first: usize,
+        n: usize,
+        f: impl FnOnce(*mut bindings::scatterlist) -> R,
+    ) -> R {
+        for i in first..first + n - 1 {
+            // SAFETY: `i` is below the capacity (safety requirements).
+            unsafe { bindings::sg_unmark_end(self.entries.add(i)) };
+        }
+        // SAFETY: `first` is below the capacity (safety requirements).
+        let ret = f(unsafe { self.entries.add(first) });
+        for i in first..first + n - 1 {
+            // SAFETY: As above.
+            unsafe { bindings::sg_mark_end(self.entries.add(i)) };
+        }
+        ret
     }
 
     /// Adds a scatterlist mapped elsewhere (such as a block request's data) as one entry.
@@ -433,19 +454,15 @@ impl<'s, 'a> SgList<'s, 'a> {
         if out != 0 || self.external {
             return Err(EINVAL);
         }
-        for i in 0..n - 1 {
-            // SAFETY: `i < n <= capacity`: an entry of the storage.
-            unsafe { bindings::sg_unmark_end(self.entries.add(i)) };
-        }
-        // SAFETY: `entries[..n]` is now one list terminated at `n - 1`, whose memory is valid
-        // until the token comes back; `vq` is live, not used concurrently, created with a
-        // context (safety requirements), so the ring does not use indirect descriptors for it.
-        let ret =
-            unsafe { bindings::virtqueue_add_inbuf_ctx(vq, self.entries, in_, token, ctx, gfp) };
-        for i in 0..n - 1 {
-            // SAFETY: As above.
-            unsafe { bindings::sg_mark_end(self.entries.add(i)) };
-        }
+        let add = |list| {
+            // SAFETY: `list` is `entries[..n]`, one list terminated at `n - 1`, whose memory
+            // is valid until the token comes back; `vq` is live, not used concurrently, created
+            // with a context (safety requirements), so the ring does not use indirect
+            // descriptors for it.
+            unsafe { bindings::virtqueue_add_inbuf_ctx(vq, list, in_, token, ctx, gfp) }
+        };
+        // SAFETY: `n <= capacity` entries of the storage (type invariant), `n != 0`.
+        let ret = unsafe { self.as_one_list(0, n, add) };
         to_result(ret)
     }
 }
