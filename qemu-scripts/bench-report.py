@@ -54,6 +54,8 @@ ROWS = [
     "net_tcp_stream_rx_mbps",
     "net_tcp_rr_tps",
     "net_udp_rr_64b_tps",
+    "net_udp_tx_64b_pps",
+    "net_udp_rx_64b_pps",
 ]
 EXTRA_FAILURES = [re.compile(r"I/O error"), re.compile(r"blk_update_request")]
 

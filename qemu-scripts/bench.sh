@@ -17,7 +17,8 @@
 # a loaded host does not move them), KDIR=<your build>, RVIRTIO_ACCEL=tcg|kvm,
 # BENCH_DOC=<file> (default Documentation/benchmark.rst; empty: none),
 # BENCH_NET_MIB (32 MiB per TCP stream), BENCH_NET_RR (2000 transactions
-# per request/response row).
+# per request/response row), BENCH_NET_PPS (200000 frames per packet-rate
+# row).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,15 +30,16 @@ runtime=${BENCH_RUNTIME:-5}
 ramp=${BENCH_RAMP:-2}
 net_mib=${BENCH_NET_MIB:-32}
 net_rr=${BENCH_NET_RR:-2000}
+net_pps=${BENCH_NET_PPS:-200000}
 clock=${BENCH_CLOCK:-wall}
 case $clock in
 wall | icount) ;;
 *) die "BENCH_CLOCK must be wall or icount" ;;
 esac
 export RVIRTIO_CLOCK=$clock
-for v in "$rounds" "$runtime" "$ramp" "$net_mib" "$net_rr"; do
+for v in "$rounds" "$runtime" "$ramp" "$net_mib" "$net_rr" "$net_pps"; do
 	[[ $v =~ ^[0-9]+$ ]] ||
-		die "BENCH_ROUNDS, BENCH_RUNTIME, BENCH_RAMP, BENCH_NET_MIB and BENCH_NET_RR must be whole numbers"
+		die "BENCH_ROUNDS, BENCH_RUNTIME, BENCH_RAMP and BENCH_NET_* must be whole numbers"
 done
 [ "$rounds" -ge 1 ] && [ "$runtime" -ge 1 ] || die "BENCH_ROUNDS and BENCH_RUNTIME must be at least 1"
 
@@ -55,7 +57,7 @@ build_modules "$kdir" "$mo"
 # Six fio jobs per driver and round, two drivers, plus boot and the data
 # check, and the traffic (about 30 s per driver and round at the
 # defaults); a generous margin for a loaded host.
-jobs_time=$((rounds * 2 * (6 * (runtime + ramp + 3) + 30 * net_mib / 32 + 10 * net_rr / 2000)))
+jobs_time=$((rounds * 2 * (6 * (runtime + ramp + 3) + 30 * net_mib / 32 + 10 * net_rr / 2000 + 10 * net_pps / 200000)))
 timeout=${RVIRTIO_VM_TIMEOUT:-$((300 + jobs_time * 2))}
 say "Benchmark ($clock clock): $rounds rounds, ${ramp}s ramp + ${runtime}s per fio job (about $(((jobs_time + 90) / 60)) minutes)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -64,7 +66,7 @@ rc=0
 "$top/qemu-scripts/run-vm.sh" --mode bench --quiet \
 	--kernel "$kdir/arch/x86/boot/bzImage" --initrd "$out/initramfs.cpio" \
 	--log "$out/console.log" --timeout "$timeout" \
-	--append "rvirtio.bench_rounds=$rounds rvirtio.bench_runtime=$runtime rvirtio.bench_ramp=$ramp rvirtio.bench_net_mib=$net_mib rvirtio.bench_net_rr=$net_rr" ||
+	--append "rvirtio.bench_rounds=$rounds rvirtio.bench_runtime=$runtime rvirtio.bench_ramp=$ramp rvirtio.bench_net_mib=$net_mib rvirtio.bench_net_rr=$net_rr rvirtio.bench_net_pps=$net_pps" ||
 	rc=$?
 vm_time=$(($(date +%s) - vm_start))
 rm -f "$out/initramfs.cpio"

@@ -39,7 +39,7 @@ mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c}
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
 cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/net.sh" "$guest/faults.sh" \
-	"$guest/show.sh" \
+	"$guest/show.sh" "$guest/pktgen.sh" \
 	"$root/lib/rvirtio/"
 cp "$fio" "$root/usr/bin/fio"
 # The network tests' traffic tool (static, about 1 MB).
@@ -61,12 +61,12 @@ done < <(find "$mo" -name '*.ko')
 # The benchmark's guest side (rvirtio.mode=bench, `make bench`).
 cp "$guest/bench.sh" "$root/lib/rvirtio/"
 
-# The C drivers and what they depend on.
+# The C drivers and what they depend on, and the packet generator.
 # Only those the kernel's configuration has as modules: a build directory
 # may hold a stale .ko of an option now built in.
 for m in VIRTIO_BLK:drivers/block/virtio_blk.ko VIRTIO_NET:drivers/net/virtio_net.ko \
 	NET_FAILOVER:drivers/net/net_failover.ko FAILOVER:net/core/failover.ko \
-	DIMLIB:lib/dim/dimlib.ko; do
+	DIMLIB:lib/dim/dimlib.ko NET_PKTGEN:net/core/pktgen.ko; do
 	if grep -qx "CONFIG_${m%%:*}=m" "$kdir/.config" && [ -f "$kdir/${m#*:}" ]; then
 		cp "$kdir/${m#*:}" "$root/lib/modules/c/"
 	fi

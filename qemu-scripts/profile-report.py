@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Instructions per request of the C and the Rust virtio-blk driver, by function.
+"""Instructions per request (or frame) of the C and the Rust virtio drivers, by function.
 
 Reads the translation-block counts of qemu-scripts/insn-profile.c, the
 kernel's System.map and the modules' symbols (RVIRTIO-KSYM lines of the
-console log), and prints, for each queue depth, the total per request of
-each driver, the functions of each driver's module (with the kernel's own
+console log), and prints, for each run (block reads at each queue depth,
+network frames sent and received), the total per request or frame of each
+driver, the functions of each driver's module (with the kernel's own
 Rust helpers), and the kernel functions whose counts differ most between
 the two runs. The phases are those of qemu-scripts/guest/bench.sh.
 """
@@ -17,9 +18,18 @@ import re
 import subprocess
 import sys
 
-# (name, C phase, Rust phase), as qemu-scripts/guest/bench.sh runs them.
-RUNS = (("4 KiB random reads, depth 1", 1, 4), ("4 KiB random reads, depth 32", 2, 5))
-MODULES = {"virtio_blk": "C", "rvirtio_blk": "Rust"}
+# (name, unit, C phase, Rust phase, {module: driver}), as qemu-scripts/guest/bench.sh runs
+# them. The network runs count the whole guest, the peer's C driver included: the same
+# for both.
+BLK = {"virtio_blk": "C", "rvirtio_blk": "Rust"}
+NET = {"virtio_net": "C", "rvirtio_net": "Rust"}
+RUNS = (
+    ("4 KiB random reads, depth 1", "request", 1, 4, BLK),
+    ("4 KiB random reads, depth 32", "request", 2, 5, BLK),
+    ("64-byte frames sent (pktgen, to the peer)", "frame", 7, 10, NET),
+    ("64-byte frames received (pktgen, from the peer)", "frame", 8, 11, NET),
+)
+PHASES = 13
 
 
 def demangler(names):
@@ -84,17 +94,17 @@ def main():
         for p, n in enumerate(f[2:]):
             counts[p][key] += insns * int(n)
             total[p] += insns * int(n)
-    if phases < 7:
-        sys.exit(f"profile-report: {phases} phases counted, expected 7 (did the guest finish?)")
+    if phases < PHASES:
+        sys.exit(f"profile-report: {phases} phases counted, expected {PHASES} (did the guest finish?)")
 
     names = demangler(k[1] for p in counts.values() for k in p)
     n = a.ios
-    for title, pc, pr in RUNS:
+    for title, unit, pc, pr, modules in RUNS:
         c, r = total[pc] / n, total[pr] / n
-        print(f"== {title}: instructions per request (whole guest)")
+        print(f"== {title}: instructions per {unit} (whole guest)")
         print(f"   C {c:.0f}   Rust {r:.0f}   Rust - C {r - c:+.0f}   C/Rust {c / r:.3f}")
         print()
-        for mod, label in MODULES.items():
+        for mod, label in modules.items():
             phase = pc if label == "C" else pr
             rows = [
                 (v, k[1])
@@ -103,7 +113,7 @@ def main():
             ]
             rows.sort(reverse=True)
             own = sum(v for v, _ in rows) / n
-            print(f"   {label} driver's own functions ({own:.0f} per request; Rust: with rust_helper_*):")
+            print(f"   {label} driver's own functions ({own:.0f} per {unit}; Rust: with rust_helper_*):")
             for v, name in rows[: a.top]:
                 if v / n >= 0.5:
                     print(f"   {v / n:8.1f}  {names[name][:150]}")
@@ -113,7 +123,7 @@ def main():
         )
         kernel = [k for k in kernel if not k[1].startswith("rust_helper_")]
         kernel.sort(key=lambda k: -abs(counts[pr][k] - counts[pc][k]))
-        print("   kernel functions that differ most (C, Rust, Rust - C per request):")
+        print(f"   kernel functions that differ most (C, Rust, Rust - C per {unit}):")
         for k in kernel[: a.top]:
             vc, vr = counts[pc][k] / n, counts[pr][k] / n
             print(f"   {vc:8.1f} {vr:8.1f} {vr - vc:+8.1f}  {names[k[1]][:150]}")

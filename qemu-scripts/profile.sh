@@ -1,19 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make profile`: where rvirtio_blk spends more (or fewer) instructions per
-# request than the C virtio_blk. One VM on the lean kernel, the benchmark's
-# null-co disk, single-threaded TCG with a plugin (insn-profile.c) that
-# counts the instructions of every translation block; the guest runs the
-# same reads on each driver between phase marks (see guest/bench.sh), and
-# profile-report.py prints the instructions per request of each driver, by
-# function, with the kernel's functions that differ most. Not part of
-# `make check`.
+# `make profile`: where rvirtio_blk and rvirtio_net spend more (or fewer)
+# instructions per request or frame than the C virtio_blk and virtio_net.
+# One VM on the lean kernel, the benchmark's null-co disk and NICs,
+# single-threaded TCG with a plugin (insn-profile.c) that counts the
+# instructions of every translation block; the guest runs the same reads,
+# and sends and receives the same frames (pktgen), on each driver between
+# phase marks (see guest/bench.sh), and profile-report.py prints the
+# instructions per request or frame of each driver, by function, with the
+# kernel's functions that differ most. Not part of `make check`.
 #
 # The plugin is built against the qemu-plugin.h of the installed QEMU's
 # Debian source package (fetched once, cached in $RVIRTIO_CACHE).
 #
-# Environment: PROFILE_IOS (20000 requests per driver and depth),
+# Environment: PROFILE_IOS (20000 requests per driver and depth, and as
+# many frames per driver and direction),
 # PROFILE_TOP (20 rows per table), KDIR=<your build, non-KASLR>.
 
 set -euo pipefail
@@ -66,7 +68,7 @@ marker=$(awk '$3 == "__x64_sys_sync" { print $1 }' "$kdir/System.map")
 build_modules "$kdir" "$mo"
 "$top/qemu-scripts/initramfs.sh" "$kdir" "$mo" "$out/initramfs.cpio"
 
-say "Profile: $ios reads per driver and depth"
+say "Profile: $ios reads per driver and depth, $ios frames per driver and direction"
 rc=0
 RVIRTIO_CLOCK=icount RVIRTIO_QEMU_PLUGIN="$out/insn-profile.so,marker=$marker,out=$out/blocks.txt" \
 	"$top/qemu-scripts/run-vm.sh" --mode bench --quiet \

@@ -26,15 +26,20 @@
 # Kernel command line: rvirtio.bench_rounds=N (default 5),
 # rvirtio.bench_runtime=SECONDS (default 5), rvirtio.bench_ramp=SECONDS
 # (default 2), each per fio job; rvirtio.bench_net_mib=N (default 32), the
-# size of each TCP stream, and rvirtio.bench_net_rr=N (default 2000), the
-# transactions of each request/response row.
+# size of each TCP stream, rvirtio.bench_net_rr=N (default 2000), the
+# transactions of each request/response row, and rvirtio.bench_net_pps=N
+# (default 200000), the frames of each packet-rate row.
 #
 # rvirtio.bench_profile=N (qemu-scripts/profile.sh) runs no rounds: for each
 # driver, C then Rust, N 4 KiB random reads at depth 1, then N at depth 32,
 # each between two sync(2) calls, which the host's instruction counter
 # (qemu-scripts/insn-profile.c) takes as phase marks. Phases: 0 boot,
 # 1 C depth 1, 2 C depth 32, 3 switch, 4 Rust depth 1, 5 Rust depth 32,
-# 6 end. The modules' symbols follow as RVIRTIO-KSYM lines.
+# 6 network set-up and switch; then for each driver, C then Rust, N frames
+# of 64 bytes sent by pktgen from the device under test to the peer, then N
+# from the peer to it: phases 7 C sent, 8 C received, 9 switch, 10 Rust
+# sent, 11 Rust received, 12 end. The modules' symbols follow as
+# RVIRTIO-KSYM lines.
 
 rounds=5
 runtime=5
@@ -42,6 +47,7 @@ ramp=2
 profile=
 net_mib=32
 net_rr=2000
+net_pps=200000
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rvirtio.bench_rounds=*) rounds=${arg#*=} ;;
@@ -50,6 +56,7 @@ for arg in $(cat /proc/cmdline); do
 	rvirtio.bench_profile=*) profile=${arg#*=} ;;
 	rvirtio.bench_net_mib=*) net_mib=${arg#*=} ;;
 	rvirtio.bench_net_rr=*) net_rr=${arg#*=} ;;
+	rvirtio.bench_net_pps=*) net_pps=${arg#*=} ;;
 	esac
 done
 
@@ -68,6 +75,7 @@ ROWS="$ROWS randread_4k_qd32_2jobs_iops seqread_128k_qd4_mibps seqwrite_128k_qd4
 ROWS="$ROWS randread_4k_qd1_lat_p50_us randread_4k_qd1_lat_p99_us"
 ROWS="$ROWS randread_4k_qd1_totlat_p50_us randread_4k_qd1_totlat_p99_us"
 ROWS="$ROWS net_tcp_stream_tx_mbps net_tcp_stream_rx_mbps net_tcp_rr_tps net_udp_rr_64b_tps"
+ROWS="$ROWS net_udp_tx_64b_pps net_udp_rx_64b_pps"
 
 bench_error() {
 	echo "RVIRTIO-BENCH-ERROR $*"
@@ -278,6 +286,137 @@ for dev in $(virtio_dev 0x0002); do
 done
 [ -n "$bench_dev" ] || bench_abort "no virtio-blk device with serial rvirtio-bench"
 
+# --- Network -----------------------------------------------------------------
+
+NET_c=virtio_net
+NET_rust=rvirtio_net
+PEER=10.77.0.1
+PEER_MAC=52:54:00:77:00:01
+# pktgen's destination: an address on the subnet that neither side has, so
+# that the receiver's driver and IP layer count each frame and drop it.
+PKTGEN_DST=10.77.0.9
+
+# net_switch_to DRIVER DEV: DEV bound to DRIVER (c or rust), up, with its
+# address, and the peer reachable.
+net_switch_to() {
+	local want cur i n=0
+	eval want=\$NET_$1
+	cur=$(bound_to "$2")
+	[ "$cur" = "$want" ] && return 0
+	if [ -n "$cur" ]; then
+		sysfs_write 60 $VIRTIO/drivers/$cur/unbind "$2" || bench_abort "cannot unbind $2 from $cur"
+	fi
+	[ -n "$(bound_to "$2")" ] ||
+		sysfs_write 60 $VIRTIO/drivers/$want/bind "$2" || bench_abort "cannot bind $2 to $want"
+	[ "$(bound_to "$2")" = "$want" ] || bench_abort "$2 not bound to $want after bind"
+	i=$(ls $VIRTIO/devices/$2/net)
+	ip link set "$i" up && ip addr add 10.77.0.2/24 dev "$i" ||
+		bench_abort "cannot bring $i ($want) up"
+	until ping -c 1 -W 1 $PEER >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ $n -le 20 ] || bench_abort "the peer does not answer through $i ($want)"
+	done
+}
+
+# rvnet_field OUTPUT KEY: a value of rvnet's "ok" line.
+rvnet_field() {
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# net_rx_packets IFNAME [COMMAND...]: the frames IFNAME has received, from
+# /proc/net/dev as COMMAND (nsenter into the peer's namespace) sees it.
+net_rx_packets() {
+	local i=$1
+	shift
+	"$@" cat /proc/net/dev | awk -v i="$i:" '{ sub(/^ */, "") }
+		index($0, i) == 1 { sub(/^[^:]*:/, ""); split($0, f); print f[2] }'
+}
+
+# net_pktgen DRIVER ROUND ROW RX_IF RX_NS SENDER...: SENDER (pktgen.sh, in
+# the sender's namespace) sends net_pps 64-byte frames (60 and the FCS) to
+# the other NIC; the row is pktgen's rate, if RX_IF (in RX_NS: "" or the
+# peer's namespace) received every frame.
+net_pktgen() {
+	local d=$1 r=$2 row=$3 rx_if=$4 rx_ns=$5 before after n=0 out
+	shift 5
+	before=$(net_rx_packets $rx_if $rx_ns)
+	if ! out=$("$@" $net_pps 60); then
+		bench_error "$row ($d, round $r): $out"
+		return
+	fi
+	# What was sent is received within a ring's time.
+	while after=$(net_rx_packets $rx_if $rx_ns); [ $((after - before)) -lt $net_pps ]; do
+		n=$((n + 1))
+		[ $n -le 40 ] || break
+		sleep 0.05
+	done
+	if [ $((after - before)) -lt $net_pps ]; then
+		bench_error "$row ($d, round $r): $rx_if received $((after - before)) of $net_pps frames"
+	else
+		result $d $r $row "$(rvnet_field "$out" pps)" pps
+	fi
+}
+
+# net_jobs DRIVER ROUND: the traffic of one round; rvnet checks every byte.
+net_jobs() {
+	local d=$1 r=$2 out dut_if
+	if out=$(rvnet send $PEER $((net_mib * 1048576)) -s $r); then
+		result $d $r net_tcp_stream_tx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
+	else
+		bench_error "TCP stream to the peer ($d, round $r): $out"
+	fi
+	if out=$(rvnet recv $PEER $((net_mib * 1048576)) -s $r); then
+		result $d $r net_tcp_stream_rx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
+	else
+		bench_error "TCP stream from the peer ($d, round $r): $out"
+	fi
+	if out=$(rvnet rr $PEER $net_rr); then
+		result $d $r net_tcp_rr_tps "$(rvnet_field "$out" tps)" tps
+	else
+		bench_error "TCP request/response ($d, round $r): $out"
+	fi
+	if out=$(rvnet udp $PEER $net_rr 64); then
+		result $d $r net_udp_rr_64b_tps \
+			"$(echo "$out" | awk -v n=$net_rr '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub(/seconds=/, "", $i); printf "%.1f", n / $i } }')" tps
+	else
+		bench_error "UDP request/response ($d, round $r): $out"
+	fi
+	dut_if=$(ls $VIRTIO/devices/$net_dev/net)
+	net_pktgen $d $r net_udp_tx_64b_pps $peer_if "nsenter -t $netns -n" \
+		sh /lib/rvirtio/pktgen.sh $dut_if $PKTGEN_DST $PEER_MAC
+	net_pktgen $d $r net_udp_rx_64b_pps $dut_if "" \
+		nsenter -t $netns -n sh /lib/rvirtio/pktgen.sh $peer_if $PKTGEN_DST \
+		"$(cat /sys/class/net/$dut_if/address)"
+}
+
+# net_setup: both network drivers loaded, the peer NIC bound to the C driver
+# in a network namespace of its own with rvnet serving; sets net_dev (the
+# device under test), peer_dev, peer_if and netns.
+net_setup() {
+	for m in dimlib failover net_failover pktgen; do
+		[ -e /lib/modules/c/$m.ko ] && { insmod /lib/modules/c/$m.ko || bench_abort "insmod $m.ko failed"; }
+	done
+	insmod /lib/modules/c/virtio_net.ko || bench_abort "insmod virtio_net.ko failed"
+	insmod /lib/modules/rvirtio/rvirtio_net.ko || bench_abort "insmod rvirtio_net.ko failed"
+	# In PCI order: the device under test (nicbench), then the peer (nicpeer).
+	set -- $(virtio_dev 0x0001)
+	[ $# = 2 ] || bench_abort "expected two virtio-net devices, found: $*"
+	net_dev=$1 peer_dev=$2
+	sysfs_write 60 $VIRTIO/drivers/$NET_c/bind $peer_dev || bench_abort "cannot bind the peer NIC"
+	peer_if=$(ls $VIRTIO/devices/$peer_dev/net)
+	[ "$(cat /sys/class/net/$peer_if/address)" = $PEER_MAC ] ||
+		bench_abort "the second virtio-net device is not nicpeer"
+	# The peer in a network namespace of its own, held by a sleeping process:
+	# the traffic crosses the hub instead of the loopback.
+	unshare -n sleep 1000000 &
+	netns=$!
+	sleep 0.5
+	ip link set "$peer_if" netns $netns || bench_abort "cannot move $peer_if to the peer's namespace"
+	nsenter -t $netns -n sh -c "ip link set lo up && ip link set $peer_if up &&
+		ip addr add $PEER/24 dev $peer_if && (rvnet serve >/dev/null 2>&1 &)" ||
+		bench_abort "cannot set up the peer"
+}
+
 # --- Instruction profile -----------------------------------------------------
 
 # profile_reads DEPTH COUNT: COUNT reads of 4 KiB at random offsets.
@@ -286,6 +425,14 @@ profile_reads() {
 		--rw=randread --bs=4k --iodepth="$1" --number_ios="$2" --norandommap \
 		--randrepeat=0 --output=$TMP/profile.out >$TMP/profile.err 2>&1 ||
 		bench_abort "fio failed while profiling: $(tail -n 3 $TMP/profile.err)"
+}
+
+# profile_frames IFNAME NSENTER DST_MAC COUNT: COUNT 64-byte frames from
+# IFNAME (in the namespace NSENTER enters) to DST_MAC.
+profile_frames() {
+	local out
+	out=$($2 sh /lib/rvirtio/pktgen.sh $1 $PKTGEN_DST $3 $4 60) ||
+		bench_abort "pktgen failed while profiling: $out"
 }
 
 if [ -n "$profile" ]; then
@@ -299,9 +446,25 @@ if [ -n "$profile" ]; then
 		profile_reads 32 "$profile"
 		sync
 	done
-	grep -E "\[($DRV_c|$DRV_rust)\]\$" /proc/kallsyms | sed 's/^/RVIRTIO-KSYM /'
 	sysfs_write 60 $VIRTIO/drivers/$(bound_to $bench_dev)/unbind $bench_dev ||
 		bench_abort "cannot unbind $bench_dev at the end"
+	net_setup
+	for d in c rust; do
+		net_switch_to $d $net_dev
+		dut_if=$(ls $VIRTIO/devices/$net_dev/net)
+		dut_mac=$(cat /sys/class/net/$dut_if/address)
+		# Not counted: the first frames of each direction.
+		profile_frames $dut_if "" $PEER_MAC 1000
+		profile_frames $peer_if "nsenter -t $netns -n" $dut_mac 1000
+		sync
+		profile_frames $dut_if "" $PEER_MAC "$profile"
+		sync
+		profile_frames $peer_if "nsenter -t $netns -n" $dut_mac "$profile"
+		sync
+	done
+	grep -E "\[($DRV_c|$DRV_rust|$NET_c|$NET_rust)\]\$" /proc/kallsyms | sed 's/^/RVIRTIO-KSYM /'
+	sysfs_write 60 $VIRTIO/drivers/$(bound_to $net_dev)/unbind $net_dev ||
+		bench_abort "cannot unbind $net_dev at the end"
 	echo "RVIRTIO-BENCH-END"
 	exit 0
 fi
@@ -336,87 +499,9 @@ sysfs_write 60 $VIRTIO/drivers/$(bound_to $bench_dev)/unbind $bench_dev ||
 rmmod rvirtio_blk || bench_error "rmmod rvirtio_blk failed"
 rmmod virtio_blk || bench_error "rmmod virtio_blk failed"
 
-# --- Network -----------------------------------------------------------------
+# --- Network rounds ----------------------------------------------------------
 
-NET_c=virtio_net
-NET_rust=rvirtio_net
-PEER=10.77.0.1
-
-# net_switch_to DRIVER DEV: DEV bound to DRIVER (c or rust), up, with its
-# address, and the peer reachable.
-net_switch_to() {
-	local want cur i n=0
-	eval want=\$NET_$1
-	cur=$(bound_to "$2")
-	[ "$cur" = "$want" ] && return 0
-	if [ -n "$cur" ]; then
-		sysfs_write 60 $VIRTIO/drivers/$cur/unbind "$2" || bench_abort "cannot unbind $2 from $cur"
-	fi
-	[ -n "$(bound_to "$2")" ] ||
-		sysfs_write 60 $VIRTIO/drivers/$want/bind "$2" || bench_abort "cannot bind $2 to $want"
-	[ "$(bound_to "$2")" = "$want" ] || bench_abort "$2 not bound to $want after bind"
-	i=$(ls $VIRTIO/devices/$2/net)
-	ip link set "$i" up && ip addr add 10.77.0.2/24 dev "$i" ||
-		bench_abort "cannot bring $i ($want) up"
-	until ping -c 1 -W 1 $PEER >/dev/null 2>&1; do
-		n=$((n + 1))
-		[ $n -le 20 ] || bench_abort "the peer does not answer through $i ($want)"
-	done
-}
-
-# rvnet_field OUTPUT KEY: a value of rvnet's "ok" line.
-rvnet_field() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-# net_jobs DRIVER ROUND: the traffic of one round; rvnet checks every byte.
-net_jobs() {
-	local d=$1 r=$2 out
-	if out=$(rvnet send $PEER $((net_mib * 1048576)) -s $r); then
-		result $d $r net_tcp_stream_tx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
-	else
-		bench_error "TCP stream to the peer ($d, round $r): $out"
-	fi
-	if out=$(rvnet recv $PEER $((net_mib * 1048576)) -s $r); then
-		result $d $r net_tcp_stream_rx_mbps "$(rvnet_field "$out" mbit)" Mbit/s
-	else
-		bench_error "TCP stream from the peer ($d, round $r): $out"
-	fi
-	if out=$(rvnet rr $PEER $net_rr); then
-		result $d $r net_tcp_rr_tps "$(rvnet_field "$out" tps)" tps
-	else
-		bench_error "TCP request/response ($d, round $r): $out"
-	fi
-	if out=$(rvnet udp $PEER $net_rr 64); then
-		result $d $r net_udp_rr_64b_tps \
-			"$(echo "$out" | awk -v n=$net_rr '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub(/seconds=/, "", $i); printf "%.1f", n / $i } }')" tps
-	else
-		bench_error "UDP request/response ($d, round $r): $out"
-	fi
-}
-
-for m in dimlib failover net_failover; do
-	[ -e /lib/modules/c/$m.ko ] && { insmod /lib/modules/c/$m.ko || bench_abort "insmod $m.ko failed"; }
-done
-insmod /lib/modules/c/virtio_net.ko || bench_abort "insmod virtio_net.ko failed"
-insmod /lib/modules/rvirtio/rvirtio_net.ko || bench_abort "insmod rvirtio_net.ko failed"
-# In PCI order: the device under test (nicbench), then the peer (nicpeer).
-set -- $(virtio_dev 0x0001)
-[ $# = 2 ] || bench_abort "expected two virtio-net devices, found: $*"
-net_dev=$1 peer_dev=$2
-sysfs_write 60 $VIRTIO/drivers/$NET_c/bind $peer_dev || bench_abort "cannot bind the peer NIC"
-peer_if=$(ls $VIRTIO/devices/$peer_dev/net)
-[ "$(cat /sys/class/net/$peer_if/address)" = 52:54:00:77:00:01 ] ||
-	bench_abort "the second virtio-net device is not nicpeer"
-# The peer in a network namespace of its own, held by a sleeping process:
-# the traffic crosses the hub instead of the loopback.
-unshare -n sleep 1000000 &
-netns=$!
-sleep 0.5
-ip link set "$peer_if" netns $netns || bench_abort "cannot move $peer_if to the peer's namespace"
-nsenter -t $netns -n sh -c "ip link set lo up && ip link set $peer_if up &&
-	ip addr add $PEER/24 dev $peer_if && (rvnet serve >/dev/null 2>&1 &)" ||
-	bench_abort "cannot set up the peer"
+net_setup
 for r in $(seq "$rounds"); do
 	order="c rust"
 	[ $((r % 2)) = 0 ] && order="rust c"
