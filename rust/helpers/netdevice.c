@@ -186,3 +186,45 @@ __rust_helper void rust_helper_netdev_set_live_addr_change(struct net_device *de
 {
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 }
+
+__rust_helper void rust_helper_netdev_clear_tx_skb_sharing(struct net_device *dev)
+{
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+}
+
+__rust_helper void rust_helper___netif_tx_lock(struct netdev_queue *txq)
+{
+	__netif_tx_lock(txq, smp_processor_id());
+}
+
+__rust_helper void rust_helper___netif_tx_unlock(struct netdev_queue *txq)
+{
+	__netif_tx_unlock(txq);
+}
+
+__rust_helper void rust_helper___netif_tx_lock_bh(struct netdev_queue *txq)
+{
+	__netif_tx_lock_bh(txq);
+}
+
+__rust_helper void rust_helper___netif_tx_unlock_bh(struct netdev_queue *txq)
+{
+	__netif_tx_unlock_bh(txq);
+}
+
+__rust_helper bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *queue,
+						      unsigned int bytes, bool xmit_more)
+{
+	return __netdev_tx_sent_queue(queue, bytes, xmit_more);
+}
+
+__rust_helper bool rust_helper_netdev_xmit_more(void)
+{
+	return netdev_xmit_more();
+}
+
+__rust_helper void rust_helper_netdev_set_needed_headroom(struct net_device *dev,
+							 unsigned short len)
+{
+	dev->needed_headroom = len;
+}

@@ -30,3 +30,8 @@ __rust_helper void rust_helper_sg_unmark_end(struct scatterlist *sg)
 {
 	sg_unmark_end(sg);
 }
+
+__rust_helper void *rust_helper_sg_virt(struct scatterlist *sg)
+{
+	return sg_virt(sg);
+}

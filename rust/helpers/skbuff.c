@@ -132,3 +132,9 @@ __rust_helper int rust_helper_virtio_net_hdr_from_skb(const struct sk_buff *skb,
 {
 	return virtio_net_hdr_from_skb(skb, hdr, little_endian, has_data_valid, vlan_hlen);
 }
+
+__rust_helper int rust_helper_skb_header_cloned(const struct sk_buff *skb)
+{
+	return skb_header_cloned(skb);
+}
+

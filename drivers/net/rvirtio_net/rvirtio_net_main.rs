@@ -26,7 +26,7 @@ use kernel::{
         Bound,
         Core, //
     },
-    driver, new_mutex, new_spinlock_irq,
+    driver, new_mutex,
     prelude::*,
     sync::{
         atomic::{
@@ -34,8 +34,7 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        Mutex,
-        SpinLockIrq, //
+        Mutex, //
     },
     time::{
         delay::fsleep,
@@ -85,7 +84,8 @@ use rust_kernel::{
             Counters,
             RxMode,
             Stats64,
-            TxQueue,
+            TxLock,
+            TxQueueData,
             TxResult, //
         },
         skbuff::{
@@ -360,25 +360,36 @@ impl Poll for ReceiveQueue {
 }
 
 /// The transmit queue and its NAPI context, which reclaims sent packets.
+///
+/// As in C, the ring is protected by the interface's transmit queue lock, which the stack holds
+/// around `start_xmit` and the NAPI poll takes; the device interrupts (`enable_cb_delayed`)
+/// only once most of what was sent is done, and the poll frees the packets in a batch.
 #[pin_data]
 struct SendQueue {
     #[pin]
     napi: Napi<SendQueue>,
     #[pin]
-    vq: SpinLockIrq<virtio::Virtqueue<TxPacket>>,
+    vq: TxQueueData<virtio::Virtqueue<TxPacket>>,
     notifier: virtio::Notifier,
     /// The index of the interface's transmit queue.
     index: u32,
     hdr_len: usize,
     little_endian: bool,
+    /// The device takes the header and the data in one descriptor (`VIRTIO_F_VERSION_1`).
+    any_layout: bool,
     stats: QueueStats,
 }
 
 crate::impl_has_napi! { impl HasNapi for SendQueue { self.napi } }
 
 impl SendQueue {
-    /// Takes back the packets the device sent; returns their number and size.
-    fn reclaim(&self, vq: &mut virtio::Virtqueue<TxPacket>) -> (u32, u32) {
+    /// Takes back the packets the device sent, each freed by `consume`; returns their number
+    /// and size.
+    fn reclaim(
+        &self,
+        vq: &mut virtio::Virtqueue<TxPacket>,
+        consume: impl Fn(SkBuff),
+    ) -> (u32, u32) {
         let (mut packets, mut bytes) = (0u32, 0u32);
         let Ok(mut ring) = vq.ring() else {
             return (0, 0);
@@ -387,69 +398,70 @@ impl SendQueue {
             let packet = used.into_token();
             packets += 1;
             bytes = bytes.wrapping_add(packet.len());
-            packet.into_skb().consume();
+            consume(packet.into_skb());
         }
         self.stats.add(&self.stats.packets, u64::from(packets));
         self.stats.add(&self.stats.bytes, u64::from(bytes));
         (packets, bytes)
     }
 
-    fn xmit(&self, txq: &TxQueue, skb: SkBuff) {
-        let header = match Header::from_skb(&skb, self.little_endian, false) {
-            Ok(header) => header,
-            Err(_) => {
-                self.stats.add(&self.stats.dropped, 1);
-                skb.drop_with_reason(DropReason::NotSpecified);
-                return;
-            }
-        };
-        let packet = match TxPacket::new(skb, &header, self.hdr_len) {
-            Ok(packet) => packet,
-            Err((_, skb)) => {
-                self.stats.add(&self.stats.dropped, 1);
-                skb.drop_with_reason(DropReason::NotSpecified);
-                return;
-            }
-        };
-        let len = packet.len();
-        let mut vq = self.vq.lock();
-        let (done, done_bytes) = self.reclaim(&mut vq);
-        if done > 0 {
-            txq.completed(done, done_bytes);
-        }
-        let Ok(mut ring) = vq.ring() else {
-            drop(vq);
-            self.stats.add(&self.stats.dropped, 1);
-            packet
-                .into_skb()
-                .drop_with_reason(DropReason::DeviceNotReady);
+    fn drop_packet(&self, skb: SkBuff, reason: DropReason) {
+        self.stats.add(&self.stats.dropped, 1);
+        skb.drop_with_reason(reason);
+    }
+
+    fn xmit(&self, txq: &TxLock<'_>, skb: SkBuff) {
+        let Some(mut vq) = self.vq.get(txq) else {
+            // Not this queue's lock: cannot happen with one queue.
+            self.drop_packet(skb, DropReason::NotSpecified);
             return;
         };
-        match ring.add(packet) {
-            Ok(()) => txq.sent(len),
+        // No interrupt while packets are added; re-enabled below, delayed.
+        self.notifier.disable_cb();
+        let header = match Header::from_skb(&skb, self.little_endian, false) {
+            Ok(header) => header,
+            Err(_) => return self.drop_packet(skb, DropReason::NotSpecified),
+        };
+        let packet = match TxPacket::new(skb, &header, self.hdr_len, self.any_layout) {
+            Ok(packet) => packet,
+            Err((_, skb)) => return self.drop_packet(skb, DropReason::NotSpecified),
+        };
+        let len = packet.len();
+        let more = txq.xmit_more();
+        let Ok(mut ring) = vq.ring() else {
+            return self.drop_packet(packet.into_skb(), DropReason::DeviceNotReady);
+        };
+        let added = match ring.add(packet) {
+            Ok(()) => true,
             Err((e, packet)) => {
-                self.stats.add(&self.stats.dropped, 1);
                 let reason = if e == ENOSPC {
                     DropReason::FullRing
                 } else {
                     DropReason::NotSpecified
                 };
-                packet.into_skb().drop_with_reason(reason);
+                self.drop_packet(packet.into_skb(), reason);
+                false
             }
-        }
+        };
         if ring.num_free() < TX_ROOM {
             // Room for a packet of the most fragments, or stop until the device sends some.
             txq.stop();
+        }
+        // The device is told once the stack has no more packets right away (or the queue
+        // stopped, or byte queue limits say so).
+        let kick = if added {
+            txq.sent_more(len, more)
+        } else {
+            !more || txq.is_stopped()
+        };
+        if kick {
+            if ring.kick_prepare() {
+                self.notifier.notify();
+            }
             if !ring.enable_cb_delayed() {
-                // Many were sent meanwhile: the NAPI context reclaims them and wakes the queue.
+                // Most were sent already: the NAPI context reclaims them (and wakes the queue).
                 self.napi.schedule();
             }
-        }
-        let notify = ring.kick_prepare();
-        drop(ring);
-        drop(vq);
-        if notify {
-            self.notifier.notify();
         }
     }
 }
@@ -459,11 +471,14 @@ impl Poll for SendQueue {
 
     fn poll<'a>(this: &'a Self, ctx: &mut PollContext<'a>) {
         let rx = ctx.receiver();
-        let Some(txq) = rx.tx_queue(this.index) else {
+        let Some(txq) = rx.lock_tx_queue(this.index) else {
             return;
         };
-        let mut vq = this.vq.lock();
-        let (packets, bytes) = this.reclaim(&mut vq);
+        let Some(mut vq) = this.vq.get(&txq) else {
+            return;
+        };
+        this.notifier.disable_cb();
+        let (packets, bytes) = this.reclaim(&mut vq, |skb| rx.consume(skb));
         if packets > 0 {
             txq.completed(packets, bytes);
         }
@@ -472,12 +487,11 @@ impl Poll for SendQueue {
         }
     }
 
-    fn arm<'a>(this: &'a Self, _ctx: &mut PollContext<'a>) -> Self::Armed {
-        this.vq
-            .lock()
-            .ring()
-            .ok()
-            .map(|mut ring| ring.enable_cb_prepare())
+    fn arm<'a>(this: &'a Self, ctx: &mut PollContext<'a>) -> Self::Armed {
+        let txq = ctx.receiver().lock_tx_queue(this.index)?;
+        let mut vq = this.vq.get(&txq)?;
+        let mut ring = vq.ring().ok()?;
+        Some(ring.enable_cb_prepare())
     }
 
     fn pending(this: &Self, armed: Self::Armed) -> bool {
@@ -658,6 +672,7 @@ struct Queues {
     hdr_len: usize,
     little_endian: bool,
     mergeable: bool,
+    any_layout: bool,
     bus_info: KVec<u8>,
 }
 
@@ -686,6 +701,7 @@ impl netdevice::Operations for NetOps {
             hdr_len,
             little_endian,
             mergeable,
+            any_layout,
             bus_info,
         } = init;
         let rx_notifier = rx.notifier();
@@ -709,11 +725,12 @@ impl netdevice::Operations for NetOps {
             .pin_chain(|rq| Napi::add(rq.into_ref(), dev)),
             sq <- try_pin_init!(SendQueue {
                 napi <- Napi::new(),
-                vq <- new_spinlock_irq!(tx),
+                vq <- TxQueueData::new(dev, 0, tx),
                 notifier: tx_notifier,
                 index: 0,
                 hdr_len,
                 little_endian,
+                any_layout,
                 stats: QueueStats::new(),
             }? Error)
             .pin_chain(|sq| Napi::add(sq.into_ref(), dev)),
@@ -756,7 +773,7 @@ impl netdevice::Operations for NetOps {
         Ok(())
     }
 
-    fn start_xmit(dev: &netdevice::Device<Self>, txq: &TxQueue, skb: SkBuff) -> TxResult {
+    fn start_xmit(dev: &netdevice::Device<Self>, txq: &TxLock<'_>, skb: SkBuff) -> TxResult {
         dev.data().sq.xmit(txq, skb);
         TxResult::Ok
     }
@@ -900,7 +917,8 @@ fn offloads(vdev: &virtio::Device<Core<'_>>) -> (u64, u64) {
 fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetOps>> {
     let little_endian = vdev.is_little_endian();
     let mergeable = vdev.has_feature(vnet::features::MRG_RXBUF);
-    let hdr_len = if mergeable || vdev.has_feature(virtio::features::VERSION_1) {
+    let any_layout = vdev.has_feature(virtio::features::VERSION_1);
+    let hdr_len = if mergeable || any_layout {
         Header::LEN
     } else {
         Header::LEGACY_LEN
@@ -962,6 +980,7 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
             hdr_len,
             little_endian,
             mergeable,
+            any_layout,
             bus_info: {
                 let name = vdev.bus_name().to_bytes();
                 let mut v = KVec::with_capacity(name.len(), GFP_KERNEL)?;
@@ -977,6 +996,10 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
         builder.set_random_address();
     }
     builder.set_mtu(MIN_MTU, mtu_max, mtu)?;
+    if any_layout {
+        // Room for the header before the data, so that most packets are one descriptor.
+        builder.set_needed_headroom(hdr_len as u16);
+    }
     let (hw_features, features) = offloads(vdev);
     builder.set_features(hw_features, features);
     // As virtio_net: the device is told of a new address whenever it comes.
@@ -998,7 +1021,10 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     data.rq
         .napi
         .with_disabled(&data.rq.vq, |vq| vq.set_callback(rx_irq))??;
-    data.sq.vq.lock().set_callback(tx_irq)?;
+    {
+        let txq = data.sq.vq.lock();
+        data.sq.vq.get(&txq).ok_or(EINVAL)?.set_callback(tx_irq)?;
+    }
 
     // Off until the link status says otherwise: the change of state once registered is what
     // sets the operational state (a new device's carrier is on, so turning it on would not).

@@ -520,6 +520,30 @@ impl Receiver<'_> {
         Ok(())
     }
 
+    /// Frees a sent packet from the poll (`napi_consume_skb()`), into the CPU's cache of
+    /// buffers for the next allocation (or as `dev_consume_skb_any()` in a netpoll, which polls
+    /// with a budget of 0).
+    pub fn consume(&self, skb: SkBuff) {
+        // `budget` came from a `c_int`.
+        let budget = self.budget as kernel::ffi::c_int;
+        // SAFETY: This runs in the context's poll, with the budget the core passed to it, as
+        // the function requires; the buffer's reference passes to it.
+        unsafe { bindings::napi_consume_skb(skb.into_raw().as_ptr(), budget) }
+    }
+
+    /// Takes the lock of transmit queue `index` of the context's device
+    /// (`__netif_tx_lock()`), for its [`TxQueueData`]; `None` if there is no such queue.
+    ///
+    /// [`TxQueueData`]: super::netdevice::TxQueueData
+    pub fn lock_tx_queue(&self, index: u32) -> Option<super::netdevice::TxGuard<'_>> {
+        let queue = self.tx_queue(index)?;
+        // SAFETY: The queue is valid; a poll runs with softirqs disabled, as the lock wants,
+        // and never inside `ndo_start_xmit`, so this CPU does not hold the lock already.
+        unsafe { bindings::__netif_tx_lock(queue.as_raw()) };
+        // SAFETY: Taken just above, with `__netif_tx_lock()`.
+        Some(unsafe { super::netdevice::TxGuard::new(queue, false) })
+    }
+
     /// Transmit queue `index` of the context's device, if it exists.
     pub fn tx_queue(&self, index: u32) -> Option<&super::netdevice::TxQueue> {
         // SAFETY: The context is added to a device, which outlives it.

@@ -148,8 +148,9 @@ pub trait Operations: Sized + 'static {
     /// The interface goes down (`ndo_stop`).
     fn stop(dev: &Device<Self>) -> Result;
 
-    /// Transmits `skb` on transmit queue `queue` (`ndo_start_xmit`).
-    fn start_xmit(dev: &Device<Self>, queue: &TxQueue, skb: SkBuff) -> TxResult;
+    /// Transmits `skb` on transmit queue `queue` (`ndo_start_xmit`), whose lock the stack
+    /// holds: the queue's [`TxQueueData`] is the driver's through `queue`.
+    fn start_xmit(dev: &Device<Self>, queue: &TxLock<'_>, skb: SkBuff) -> TxResult;
 
     /// Fills in the interface's statistics (`ndo_get_stats64`).
     fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
@@ -343,7 +344,7 @@ impl TxQueue {
         unsafe { &*ptr.cast() }
     }
 
-    fn as_raw(&self) -> *mut bindings::netdev_queue {
+    pub(crate) fn as_raw(&self) -> *mut bindings::netdev_queue {
         self.0.get()
     }
 
@@ -384,6 +385,235 @@ impl TxQueue {
     pub fn reset(&self) {
         // SAFETY: The queue is valid.
         unsafe { bindings::netdev_tx_reset_queue(self.as_raw()) }
+    }
+}
+
+impl TxQueue {
+    /// Byte queue limits: `bytes` were given to the device (`__netdev_tx_sent_queue()`);
+    /// returns whether to notify the device now. `more`: the stack has more packets for this
+    /// queue right away ([`TxLock::xmit_more`]), so the notification may wait for the last
+    /// one, unless the queue just stopped.
+    pub fn sent_more(&self, bytes: u32, more: bool) -> bool {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::__netdev_tx_sent_queue(self.as_raw(), bytes, more) }
+    }
+}
+
+/// A transmit queue whose lock (`_xmit_lock`) is held for as long as this value lives: the
+/// stack's, around [`Operations::start_xmit`], or a [`TxGuard`]'s. It gives access to the
+/// queue's [`TxQueueData`], one borrow at a time.
+///
+/// # Invariants
+///
+/// The lock of `queue` is held by this CPU while this value exists; `busy` is set while a
+/// [`TxData`] borrowed through this value exists.
+pub struct TxLock<'a> {
+    queue: &'a TxQueue,
+    busy: core::cell::Cell<bool>,
+    // The lock belongs to this CPU's context.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a> TxLock<'a> {
+    /// # Safety
+    ///
+    /// The lock of `queue` must be held while the value exists (and not be released by anyone
+    /// else meanwhile).
+    pub(crate) unsafe fn new(queue: &'a TxQueue) -> Self {
+        // INVARIANT: By the safety requirements; nothing is borrowed yet.
+        Self {
+            queue,
+            busy: core::cell::Cell::new(false),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether the stack has more packets for this queue right away (`netdev_xmit_more()`),
+    /// in [`Operations::start_xmit`]: the device may be notified once, after the last.
+    pub fn xmit_more(&self) -> bool {
+        // SAFETY: Reads a per-CPU flag of the transmit in progress; no preconditions.
+        unsafe { bindings::netdev_xmit_more() }
+    }
+}
+
+impl core::ops::Deref for TxLock<'_> {
+    type Target = TxQueue;
+
+    fn deref(&self) -> &TxQueue {
+        self.queue
+    }
+}
+
+/// A transmit queue's lock, taken by [`TxQueueData::lock`] or in a NAPI poll
+/// ([`Receiver::lock_tx_queue`]), released when this is dropped.
+///
+/// [`Receiver::lock_tx_queue`]: super::napi::Receiver::lock_tx_queue
+///
+/// # Invariants
+///
+/// `lock.queue`'s lock was taken by this value (with softirqs disabled by the lock if `bh`).
+pub struct TxGuard<'a> {
+    lock: TxLock<'a>,
+    bh: bool,
+}
+
+impl<'a> TxGuard<'a> {
+    /// # Safety
+    ///
+    /// The caller must have taken the lock of `queue` (with `__netif_tx_lock_bh()` if `bh`,
+    /// else `__netif_tx_lock()`), for this value to release.
+    pub(crate) unsafe fn new(queue: &'a TxQueue, bh: bool) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self {
+            // SAFETY: The lock is held until this value, which owns the `TxLock`, is dropped.
+            lock: unsafe { TxLock::new(queue) },
+            bh,
+        }
+    }
+}
+
+impl<'a> core::ops::Deref for TxGuard<'a> {
+    type Target = TxLock<'a>;
+
+    fn deref(&self) -> &TxLock<'a> {
+        &self.lock
+    }
+}
+
+impl Drop for TxGuard<'_> {
+    fn drop(&mut self) {
+        let raw = self.lock.queue.as_raw();
+        // SAFETY: This value took the lock (type invariant) in the same way.
+        unsafe {
+            if self.bh {
+                bindings::__netif_tx_unlock_bh(raw);
+            } else {
+                bindings::__netif_tx_unlock(raw);
+            }
+        }
+    }
+}
+
+/// Driver data of one transmit queue, protected by the queue's own lock, as C drivers protect
+/// their transmit rings: [`Operations::start_xmit`] reaches it through the lock the stack holds,
+/// a NAPI poll takes the lock ([`Receiver::lock_tx_queue`]), and process context takes it
+/// with [`TxQueueData::lock`]. It lives in the device's private data.
+///
+/// [`Receiver::lock_tx_queue`]: super::napi::Receiver::lock_tx_queue
+///
+/// # Invariants
+///
+/// `queue` is transmit queue `index` of the device in whose private data this value is
+/// (pinned); `value` is only reached with that queue's lock held, through a [`TxData`].
+pub struct TxQueueData<U> {
+    queue: NonNull<bindings::netdev_queue>,
+    value: core::cell::UnsafeCell<U>,
+    _pin: core::marker::PhantomPinned,
+}
+
+impl<U> TxQueueData<U> {
+    /// `value`, for transmit queue `index` of `dev`, to be initialised in place in `dev`'s
+    /// private data: `EINVAL` elsewhere or if the device has no such queue.
+    pub fn new(dev: &NewDevice, index: u32, value: U) -> impl PinInit<Self, Error> {
+        let ptr = dev.ptr.as_ptr();
+        let range = dev.data.clone();
+        // SAFETY: On success every field of `slot` is initialised; on failure nothing is, and
+        // `value` is dropped.
+        unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut Self| {
+                let start = slot as usize;
+                let inside = start >= range.start
+                    && start
+                        .checked_add(core::mem::size_of::<Self>())
+                        .is_some_and(|end| end <= range.end);
+                // SAFETY: The device being built is valid.
+                if !inside || index >= bindings::netdev_num_tx_queues(ptr) {
+                    return Err(EINVAL);
+                }
+                // SAFETY: The device has queue `index` (checked above).
+                let queue =
+                    NonNull::new(bindings::netdev_get_tx_queue(ptr, index)).ok_or(EINVAL)?;
+                // INVARIANT: The queue of the device in whose private data `slot` is (checked
+                // above), where it stays: the value is pinned.
+                slot.write(Self {
+                    queue,
+                    value: core::cell::UnsafeCell::new(value),
+                    _pin: core::marker::PhantomPinned,
+                });
+                Ok(())
+            })
+        }
+    }
+
+    fn queue(&self) -> &TxQueue {
+        // SAFETY: The queue belongs to the device whose private data holds `self` (type
+        // invariant), so it lives at least as long.
+        unsafe { TxQueue::from_raw(self.queue.as_ptr()) }
+    }
+
+    /// The data, through `lock`; `None` if `lock` is another queue's, or the data is borrowed
+    /// through it already.
+    pub fn get<'b>(&'b self, lock: &'b TxLock<'_>) -> Option<TxData<'b, U>> {
+        if !core::ptr::eq(lock.queue.as_raw(), self.queue.as_ptr()) || lock.busy.get() {
+            return None;
+        }
+        lock.busy.set(true);
+        // INVARIANT: `busy` is set until the `TxData` is dropped.
+        Some(TxData {
+            // SAFETY: `lock` holds this queue's lock (checked above) for at least `'b`, which
+            // no other CPU can then hold, and no other `TxData` of this CPU borrows through
+            // it (`busy`); another `TxLock` of the same queue on this CPU would have needed the
+            // lock a second time, which a spinlock does not give.
+            value: unsafe { &mut *self.value.get() },
+            busy: &lock.busy,
+        })
+    }
+
+    /// Takes the queue's lock, with softirqs disabled (`__netif_tx_lock_bh()`), in process
+    /// context: not from [`Operations::start_xmit`] or a NAPI poll of this queue, which would
+    /// wait for the lock they hold.
+    pub fn lock(&self) -> TxGuard<'_> {
+        let queue = self.queue();
+        // SAFETY: The queue is valid; the guard releases the lock.
+        unsafe { bindings::__netif_tx_lock_bh(queue.as_raw()) };
+        // SAFETY: Taken just above, with `__netif_tx_lock_bh()`.
+        unsafe { TxGuard::new(queue, true) }
+    }
+}
+
+// SAFETY: The value is only reached under the queue's lock, by one CPU at a time, so it may be
+// shared between threads if it may move between them.
+unsafe impl<U: Send> Sync for TxQueueData<U> {}
+// SAFETY: As above; the queue pointer is only used to take its lock.
+unsafe impl<U: Send> Send for TxQueueData<U> {}
+
+/// A transmit queue's [`TxQueueData`], borrowed under the queue's lock.
+///
+/// # Invariants
+///
+/// `busy` is the flag of the [`TxLock`] this was borrowed through, set while this exists.
+pub struct TxData<'b, U> {
+    value: &'b mut U,
+    busy: &'b core::cell::Cell<bool>,
+}
+
+impl<U> core::ops::Deref for TxData<'_, U> {
+    type Target = U;
+
+    fn deref(&self) -> &U {
+        self.value
+    }
+}
+
+impl<U> core::ops::DerefMut for TxData<'_, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        self.value
+    }
+}
+
+impl<U> Drop for TxData<'_, U> {
+    fn drop(&mut self) {
+        self.busy.set(false);
     }
 }
 
@@ -449,6 +679,9 @@ impl<T: Operations> Builder<T> {
         unsafe {
             bindings::netdev_set_ops(raw, &OperationsVTable::<T>::OPS);
             bindings::netdev_set_ethtool_ops(raw, &EthtoolVTable::<T>::OPS);
+            // A buffer given to `start_xmit` is the driver's alone (`SkBuff`): no generator
+            // may send the same one again while the device holds it (pktgen's `clone_skb`).
+            bindings::netdev_clear_tx_skb_sharing(raw);
         }
         // INVARIANT: Allocated for `T`, data initialised, not registered.
         Ok(Self {
@@ -496,6 +729,13 @@ impl<T: Operations> Builder<T> {
     pub fn set_features(&mut self, hw_features: u64, features: u64) {
         // SAFETY: The device is valid and not registered.
         unsafe { bindings::netdev_set_features(self.dev.as_ptr(), hw_features, features) }
+    }
+
+    /// Asks the stack to leave `len` bytes of head room in the packets it sends
+    /// (`needed_headroom`), for a header the driver writes before the data.
+    pub fn set_needed_headroom(&mut self, len: u16) {
+        // SAFETY: The device is valid and not registered.
+        unsafe { bindings::netdev_set_needed_headroom(self.dev.as_ptr(), len) }
     }
 
     /// Lets the MAC address change while the interface is up (`IFF_LIVE_ADDR_CHANGE`): the
@@ -619,7 +859,10 @@ impl<T: Operations> OperationsVTable<T> {
             skb.drop_with_reason(super::skbuff::DropReason::NotSpecified);
             return bindings::netdev_tx_NETDEV_TX_OK;
         };
-        match T::start_xmit(dev, queue, skb) {
+        // SAFETY: The stack calls `ndo_start_xmit` with the queue's lock held (the device is
+        // not `lltx`: `Builder` never makes it so), until this returns.
+        let queue = unsafe { TxLock::new(queue) };
+        match T::start_xmit(dev, &queue, skb) {
             TxResult::Ok => bindings::netdev_tx_NETDEV_TX_OK,
             TxResult::Busy(skb) => {
                 // Back to the stack, which still holds it as far as it knows.

@@ -311,6 +311,23 @@ impl SkBuff {
         unsafe { bindings::skb_cloned(self.as_raw()) != 0 }
     }
 
+    /// The `len` bytes of head room just before the data, to write a header there that a
+    /// device reads with the data, leaving the data where it is. `None` if the head room is
+    /// smaller or shared with a clone (`skb_header_cloned()`), the rule of `skb_cow_head()`.
+    pub fn headroom_mut(&mut self, len: u32) -> Option<&mut [u8]> {
+        // SAFETY: By the type invariant the buffer is valid.
+        let cloned = unsafe { bindings::skb_header_cloned(self.as_raw()) != 0 };
+        if cloned || len > self.headroom() {
+            return None;
+        }
+        // `len` is at most the head room, so the start is in the buffer's head.
+        let start = self.raw().data.wrapping_sub(len as usize);
+        // SAFETY: The `len` bytes before `skb->data` are head room inside the buffer's head,
+        // which no clone uses (checked above): the holder of the buffer may write there, as
+        // `skb_push()` after `skb_cow_head()` does; it lives as long as `self` is borrowed.
+        Some(unsafe { core::slice::from_raw_parts_mut(start, len as usize) })
+    }
+
     /// Moves the start of an empty buffer's data by `len` bytes, making head room
     /// (`skb_reserve()`). Fails with `EINVAL` if the buffer has data or not that much room.
     pub fn reserve(&mut self, len: u32) -> Result {

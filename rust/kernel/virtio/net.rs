@@ -255,13 +255,21 @@ unsafe impl super::Token for FragPage {
     }
 }
 
-/// A packet to transmit: the header, kept in the socket buffer's control block, then the
-/// buffer's data. It is the token of a transmit queue.
+/// A packet to transmit: the header, then the buffer's data. It is the token of a transmit
+/// queue.
+///
+/// The header is written in the buffer's head room, just before the data, when the device
+/// takes header and data in one descriptor and the room is the buffer's own (C's `can_push`):
+/// the packet is then one descriptor for the header and the linear part, plus one per
+/// fragment, and needs no indirect table. Otherwise it is kept in the buffer's control block
+/// and lent as a descriptor of its own.
 ///
 /// # Invariants
 ///
-/// The buffer's control block holds the header's length at [`TxPacket::HDR_LEN_AT`], and the
-/// header before it.
+/// The buffer's control block holds the header's length at [`TxPacket::HDR_LEN_AT`] and, at
+/// [`TxPacket::IN_HEAD_ROOM_AT`], 1 if the header is in the `hdr_len` bytes of head room
+/// before the data, which are the buffer's own, or 0 if it is at the start of the control
+/// block.
 pub struct TxPacket {
     skb: SkBuff,
 }
@@ -269,6 +277,8 @@ pub struct TxPacket {
 impl TxPacket {
     /// Where the control block holds the header's length, after the longest header.
     const HDR_LEN_AT: usize = Header::LEN;
+    /// Where the control block says where the header is.
+    const IN_HEAD_ROOM_AT: usize = Header::LEN + 1;
 
     /// The control block of `skb`: 48 bytes that belong to the layer holding the buffer.
     ///
@@ -281,26 +291,45 @@ impl TxPacket {
     }
 
     /// Prepares `skb` to be sent after `header`, of which the first `hdr_len` bytes
-    /// ([`Header::LEN`] or [`Header::LEGACY_LEN`]) go to the device. Gives the buffer back
-    /// with `EINVAL` for another length or a buffer without data.
+    /// ([`Header::LEN`] or [`Header::LEGACY_LEN`]) go to the device. `any_layout`: the device
+    /// takes the header and the data in the same descriptor (`VIRTIO_F_ANY_LAYOUT`, implied by
+    /// `VIRTIO_F_VERSION_1`). Gives the buffer back with `EINVAL` for another length or a
+    /// buffer without data.
     pub fn new(
-        skb: SkBuff,
+        mut skb: SkBuff,
         header: &Header,
         hdr_len: usize,
+        any_layout: bool,
     ) -> core::result::Result<Self, (Error, SkBuff)> {
         if (hdr_len != Header::LEN && hdr_len != Header::LEGACY_LEN) || skb.is_empty() {
             return Err((EINVAL, skb));
         }
+        let bytes = &header.as_bytes()[..hdr_len];
         // `hdr_len` is at most `Header::LEN`, which fits in a byte.
         let len_byte = hdr_len as u8;
+        let mut in_head_room = false;
+        if any_layout {
+            if let Some(room) = skb.headroom_mut(u32::from(len_byte)) {
+                // The header's 16-bit fields must be aligned, as they would be in the control
+                // block.
+                if room.as_ptr() as usize % core::mem::align_of::<u16>() == 0 {
+                    room.copy_from_slice(bytes);
+                    in_head_room = true;
+                }
+            }
+        }
         // SAFETY: The buffer is valid and owned: the driver, which holds it, may use its
-        // 48-byte control block, which has room for the header and its length.
+        // 48-byte control block, which has room for the header, its length and where it is.
         unsafe {
             let cb = Self::cb(skb.as_raw());
-            core::ptr::copy_nonoverlapping(header.as_bytes().as_ptr(), cb, hdr_len);
+            if !in_head_room {
+                core::ptr::copy_nonoverlapping(bytes.as_ptr(), cb, hdr_len);
+            }
             *cb.add(Self::HDR_LEN_AT) = len_byte;
+            *cb.add(Self::IN_HEAD_ROOM_AT) = u8::from(in_head_room);
         }
-        // INVARIANT: The header and its length were just written.
+        // INVARIANT: The header, its length and its place were just written; head room is
+        // used only if `headroom_mut` found it the buffer's own.
         Ok(Self { skb })
     }
 
@@ -322,8 +351,9 @@ impl TxPacket {
 
 // SAFETY:
 // - `into_raw`/`from_raw` convert the owned socket buffer to and from its pointer.
-// - `describe` lends the header in the buffer's control block and the buffer's data, which the
-//   ring holds with the buffer: they stay in place and unchanged until it gives it back.
+// - `describe` lends the header (in the buffer's control block or its own head room) and the
+//   buffer's data, which the ring holds with the buffer: they stay in place and unchanged
+//   until it gives it back.
 unsafe impl super::Token for TxPacket {
     fn into_raw(self) -> *mut c_void {
         self.skb.into_raw().as_ptr().cast()
@@ -341,12 +371,22 @@ unsafe impl super::Token for TxPacket {
         let skb = raw.cast::<bindings::sk_buff>();
         // SAFETY: `raw` is an outstanding buffer held by the ring (safety requirements).
         let cb = unsafe { Self::cb(skb) };
-        // SAFETY: The control block holds the header's length (type invariant).
-        let hdr_len = usize::from(unsafe { *cb.add(Self::HDR_LEN_AT) });
+        // SAFETY: The control block holds the header's length and place (type invariant).
+        let (hdr_len, in_head_room) = unsafe {
+            (
+                usize::from(*cb.add(Self::HDR_LEN_AT)),
+                *cb.add(Self::IN_HEAD_ROOM_AT) != 0,
+            )
+        };
+        if in_head_room {
+            // SAFETY: The header is in the `hdr_len` bytes of the buffer's own head room
+            // before the data (type invariant), held by the ring with the data for `'a`.
+            return unsafe { sg.push_skb(skb, hdr_len) };
+        }
         // SAFETY: The header is in the buffer's control block, held by the ring for `'a`.
         unsafe { sg.push_raw(cb, hdr_len, false) }?;
         // SAFETY: As above, for the buffer's data.
-        unsafe { sg.push_skb(skb) }
+        unsafe { sg.push_skb(skb, 0) }
     }
 }
 

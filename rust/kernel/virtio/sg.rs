@@ -250,24 +250,28 @@ impl<'s, 'a> SgList<'s, 'a> {
     }
 
     /// Adds the data of a socket buffer (its linear part and its page fragments) as entries
-    /// the device may read (`skb_to_sgvec_nomark()`). `EINVAL` if it has a list of further
-    /// buffers (whose entries could not be bounded), `E2BIG` if it has more fragments than the
-    /// list has room for.
+    /// the device may read (`skb_to_sgvec_nomark()`), the first starting `before` bytes
+    /// before the data (a header written in the head room). `EINVAL` if it has a list of
+    /// further buffers (whose entries could not be bounded), `E2BIG` if it has more fragments
+    /// than the list has room for.
     ///
     /// # Safety
     ///
-    /// `skb` must be a valid socket buffer whose data stays valid, and unchanged, for `'a`.
-    pub(crate) unsafe fn push_skb(&mut self, skb: *mut bindings::sk_buff) -> Result {
+    /// `skb` must be a valid socket buffer whose data, and the `before` bytes of head room
+    /// before it, stay valid, and unchanged, for `'a`.
+    pub(crate) unsafe fn push_skb(&mut self, skb: *mut bindings::sk_buff, before: usize) -> Result {
         if self.in_ != 0 {
             // The device expects every readable entry before the writable ones.
             return Err(EINVAL);
         }
         // SAFETY: The buffer is valid (safety requirements).
-        let (frags, has_list, len) = unsafe {
+        let (frags, has_list, len, headlen, data) = unsafe {
             (
                 usize::from(bindings::skb_nr_frags(skb)),
                 bindings::skb_has_frag_list(skb),
                 (*skb).len,
+                bindings::skb_headlen(skb),
+                (*skb).data,
             )
         };
         if has_list || len == 0 {
@@ -286,16 +290,46 @@ impl<'s, 'a> SgList<'s, 'a> {
             // Readable entries do not count towards the writable size.
             return Ok(());
         }
-        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        // What `skb_to_sgvec_nomark()` takes from `offset`: all of the data, or the fragments
+        // once the linear part is an entry of its own.
+        let mut offset = 0;
+        if before > 0 {
+            let head = (headlen as usize).checked_add(before).ok_or(EINVAL)?;
+            let head32 = u32::try_from(head).map_err(|_| EINVAL)?;
+            // SAFETY: The list has storage and room for `most` entries from `first` (checked
+            // above).
+            let entry = unsafe { self.entry(first) };
+            // SAFETY: The head room before the data and the linear part are one range of the
+            // buffer's head, valid for `'a` (safety requirements); a socket buffer's head is
+            // in the linear mapping (`skb_to_sgvec()` relies on it too). `sg_set_buf()` keeps
+            // the entry's end mark.
+            unsafe { bindings::sg_set_buf(entry, data.wrapping_sub(before).cast(), head32) };
+            self.out += 1;
+            if headlen == len {
+                return Ok(());
+            }
+            offset = headlen;
+        }
+        let first = self.out + self.in_;
+        // What is left of the `frags + 1` entries checked above.
+        let most = if offset == 0 { frags + 1 } else { frags };
+        if most == 0 {
+            // Data beyond the linear part but no fragment to hold it.
+            return Err(EINVAL);
+        }
+        let rest = i32::try_from(len - offset).map_err(|_| EINVAL)?;
+        let offset = i32::try_from(offset).map_err(|_| EINVAL)?;
         // The function fills consecutive entries of one list and refuses (`EMSGSIZE`) to go
         // past an end mark.
         let fill = |list| {
             // SAFETY: `list` has `most` entries, which bounds what the function writes for a
-            // buffer without a fragment list; the entries are initialised, and `sg_set_page()`
-            // keeps their marks.
-            unsafe { bindings::skb_to_sgvec_nomark(skb, list, 0, len) }
+            // buffer without a fragment list (the linear part one entry unless `offset` skips
+            // it, each fragment one); the entries are initialised, and `sg_set_page()` keeps
+            // their marks.
+            unsafe { bindings::skb_to_sgvec_nomark(skb, list, offset, rest) }
         };
-        // SAFETY: The storage has `most` entries from `first` (checked above).
+        // SAFETY: The storage has `most` entries from `first` (checked above: the entry taken
+        // by the linear part is one of the `frags + 1`).
         let n = unsafe { self.as_one_list(first, most, fill) };
         let n = usize::try_from(n).map_err(|_| EINVAL)?;
         if n == 0 || n > most {
@@ -559,7 +593,7 @@ mod tests {
         let (pushed, entries) = {
             let mut sg = storage.list();
             // SAFETY: The buffer is valid, and unchanged while the list lives.
-            let pushed = unsafe { sg.push_skb(skb.as_raw()) };
+            let pushed = unsafe { sg.push_skb(skb.as_raw(), 0) };
             (pushed, sg.readable_entries())
         };
         skb.consume();
@@ -570,6 +604,51 @@ mod tests {
             assert_eq!(entry.length, len);
             // SAFETY: `entry` is an initialised entry.
             assert!(unsafe { bindings::sg_next(entry) }.is_null());
+        }
+        Ok(())
+    }
+
+    /// Fails if a header written in a socket buffer's head room is not lent with the linear
+    /// part as one entry that starts at the header, or a fragment is lost or doubled: the
+    /// device would read the packet without its header, or a fragment twice.
+    #[test]
+    fn socket_buffer_with_header_in_head_room() -> Result {
+        use super::super::super::net::skbuff::{
+            FragPage,
+            SkBuff, //
+        };
+        const BEFORE: usize = 12;
+        for frags in [0usize, 2] {
+            let mut skb = SkBuff::alloc(16 + 64, GFP_KERNEL)?;
+            skb.reserve(16)?;
+            skb.put(64)?.fill(0);
+            for len in [1000, 300].into_iter().take(frags) {
+                if skb.add_frag(FragPage::alloc(GFP_KERNEL)?, 0, len).is_err() {
+                    skb.consume();
+                    return Err(ENOMEM);
+                }
+            }
+            let data = skb.data().as_ptr();
+            let mut storage = SgStorage::new(4)?;
+            let (pushed, entries) = {
+                let mut sg = storage.list();
+                // SAFETY: The buffer is valid, with 16 bytes of head room, and unchanged
+                // while the list lives.
+                let pushed = unsafe { sg.push_skb(skb.as_raw(), BEFORE) };
+                (pushed, sg.readable_entries())
+            };
+            skb.consume();
+            pushed?;
+            assert_eq!(entries, 1 + frags);
+            let lengths = [64 + BEFORE as u32, 1000, 300];
+            for (i, entry) in storage.entries.iter_mut().take(1 + frags).enumerate() {
+                assert_eq!(entry.length, lengths[i]);
+                // SAFETY: `entry` is an initialised entry.
+                assert!(unsafe { bindings::sg_next(entry) }.is_null());
+            }
+            // SAFETY: The first entry was set from an address in the linear mapping.
+            let start = unsafe { bindings::sg_virt(&mut storage.entries[0]) };
+            assert_eq!(start.cast::<u8>().cast_const(), data.wrapping_sub(BEFORE));
         }
         Ok(())
     }
