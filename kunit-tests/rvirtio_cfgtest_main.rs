@@ -52,6 +52,7 @@ mod bindings;
 mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod net {
+        pub(crate) mod page_pool;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;

@@ -23,6 +23,7 @@ mod rust_kernel {
         pub(crate) mod ethtool;
         pub(crate) mod napi;
         pub(crate) mod netdevice;
+        pub(crate) mod page_pool;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;

@@ -19,6 +19,7 @@
 
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <net/page_pool/types.h>
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>

@@ -24,6 +24,7 @@
 #include "blk.c"
 #include "idr.c"
 #include "netdevice.c"
+#include "page_pool.c"
 #include "scatterlist.c"
 #include "skbuff.c"
 #include "virtio.c"

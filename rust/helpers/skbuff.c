@@ -138,3 +138,13 @@ __rust_helper int rust_helper_skb_header_cloned(const struct sk_buff *skb)
 	return skb_header_cloned(skb);
 }
 
+
+__rust_helper struct skb_shared_info *rust_helper_skb_shinfo(struct sk_buff *skb)
+{
+	return skb_shinfo(skb);
+}
+
+__rust_helper int rust_helper_skb_shared(const struct sk_buff *skb)
+{
+	return skb_shared(skb);
+}

@@ -28,6 +28,7 @@ mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod hw_random;
     pub(crate) mod net {
+        pub(crate) mod page_pool;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;

@@ -46,6 +46,7 @@ mod rust_kernel {
     pub(crate) mod block;
     pub(crate) mod ida;
     pub(crate) mod net {
+        pub(crate) mod page_pool;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;

@@ -7,12 +7,17 @@
 //! receive and one transmit queue, each with its own NAPI context, and the device's checksum
 //! and segmentation offloads.
 //!
-//! Receive buffers are pages; with mergeable buffers (`VIRTIO_NET_F_MRG_RXBUF`) a packet spans
-//! as many as its header says, so that segments coalesced by the device (`GUEST_TSO4/6`)
-//! arrive whole. NAPI builds a socket buffer around them (the start copied, the rest as
-//! fragments) and hands it to GRO. Transmitted packets, large TCP segments included
-//! (`HOST_TSO4/6`), are lent to the device with their header in the buffer's control block;
-//! the transmit NAPI context reclaims them (byte queue limits) and wakes the queue.
+//! Receive buffers are fragments of pages from a page pool, sized as C sizes them: with
+//! mergeable buffers (`VIRTIO_NET_F_MRG_RXBUF`) by the average packet length, between a
+//! standard frame and a page, and a packet spans as many as its header says, so that segments
+//! coalesced by the device (`GUEST_TSO4/6`) arrive whole. NAPI builds a socket buffer around
+//! them (a short packet copied whole and its buffer recycled at once; of a longer one the
+//! Ethernet header, the rest as fragments, chained on the frag list beyond a socket buffer's
+//! fragments) and hands it to GRO; the stack gives the pages back to the pool. Transmitted
+//! packets, large TCP segments included (`HOST_TSO4/6`), are lent to the device with their
+//! header in their head room (in the control block if there is none), under the transmit
+//! queue's lock; the transmit NAPI context reclaims them (byte queue limits) and wakes the
+//! queue.
 //!
 //! The control queue, when the device has one, carries the receive mode (promiscuous,
 //! all-multicast), which the stack sets in process context, MAC address changes and the
@@ -55,6 +60,7 @@ mod rust_kernel {
         pub(crate) mod ethtool;
         pub(crate) mod napi;
         pub(crate) mod netdevice;
+        pub(crate) mod page_pool;
         pub(crate) mod skbuff;
     }
     pub(crate) mod virtio;
@@ -88,9 +94,13 @@ use rust_kernel::{
             TxQueueData,
             TxResult, //
         },
+        page_pool::{
+            self,
+            PagePool,
+            PoolBuf, //
+        },
         skbuff::{
             DropReason,
-            FragPage,
             SkBuff, //
         },
     },
@@ -154,18 +164,41 @@ impl QueueStats {
     }
 }
 
+/// What the receive NAPI context owns: the ring, the pool its buffers come from, and the
+/// average packet length that sizes new buffers.
+struct RxRing {
+    vq: virtio::Virtqueue<PoolBuf>,
+    pool: PagePool,
+    /// The average length of received packets (C's `mrg_avg_pkt_len`: an exponentially
+    /// weighted moving average, weight 1/64).
+    avg_len: u32,
+}
+
+/// Adds a packet's length to an average of lengths, as C's `ewma_pkt_len_add()` (weight 1/64).
+fn ewma_add(avg: &mut u32, len: usize) {
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    *avg = if *avg == 0 {
+        len
+    } else {
+        // At most 64 times a `u32`: no overflow in `u64`, and the result fits a `u32`.
+        ((u64::from(*avg) * 63 + u64::from(len)) >> 6) as u32
+    };
+}
+
 /// The receive queue and its NAPI context.
 #[pin_data]
 struct ReceiveQueue {
     #[pin]
     napi: Napi<ReceiveQueue>,
-    vq: NapiOwned<virtio::Virtqueue<FragPage>>,
+    ring: NapiOwned<RxRing>,
     notifier: virtio::Notifier,
     /// The size of the virtio-net header at the start of each packet.
     hdr_len: usize,
     little_endian: bool,
     /// Packets may span several buffers (`VIRTIO_NET_F_MRG_RXBUF`).
     mergeable: bool,
+    /// The smallest buffer for the payload (C's `min_buf_len`).
+    min_buf_len: usize,
     stats: QueueStats,
 }
 
@@ -174,6 +207,13 @@ crate::impl_has_napi! { impl HasNapi for ReceiveQueue { self.napi } }
 /// How much of a received packet is copied into the socket buffer's head, the rest staying in
 /// the page as a fragment (C's `GOOD_COPY_LEN`).
 const GOOD_COPY_LEN: usize = 128;
+
+/// The largest Ethernet frame of the standard MTU, with a VLAN tag (C's `GOOD_PACKET_LEN`).
+const GOOD_PACKET_LEN: usize = 1518;
+
+/// The longest packet accepted: the largest IP packet in a VLAN-tagged Ethernet frame. A
+/// device that merges more into one packet is not believed.
+const MAX_PACKET_LEN: usize = 65535 + 14 + 4;
 
 /// Who is to blame for a dropped packet: the device (a bad header or length, counted as an
 /// error) or the driver (no memory, too many fragments). A socket buffer already built is
@@ -185,91 +225,144 @@ enum RxError {
 }
 
 impl ReceiveQueue {
-    /// Takes (and frees) the `n` buffers that carry the rest of a packet being dropped.
-    fn drain(ring: &mut virtio::Ring<'_, FragPage>, n: u16) {
+    /// The smallest payload buffer, as C's `mergeable_min_buf_len()`: enough that a packet of
+    /// `max_mtu` fits in the ring, and at least a standard frame.
+    fn min_buf_len(hdr_len: usize, max_mtu: u32, ring_size: u32) -> usize {
+        let packet = hdr_len + 14 + 4 + max_mtu as usize;
+        let per_buffer = packet.div_ceil((ring_size as usize).max(1));
+        per_buffer
+            .max(hdr_len)
+            .saturating_sub(hdr_len)
+            .max(GOOD_PACKET_LEN)
+    }
+
+    /// The size of new buffers: with mergeable buffers the average packet within
+    /// [`ReceiveQueue::min_buf_len`] and a page, as C's `get_mergeable_buf_len()`; without, a
+    /// standard frame (every packet must fit one buffer).
+    fn buf_len(&self, avg_len: u32) -> usize {
+        let payload = if self.mergeable {
+            (avg_len as usize).clamp(self.min_buf_len, page_pool::PAGE_SIZE - self.hdr_len)
+        } else {
+            GOOD_PACKET_LEN
+        };
+        (self.hdr_len + payload)
+            .next_multiple_of(page_pool::BUF_ALIGN)
+            .min(page_pool::PAGE_SIZE)
+    }
+
+    /// Takes the `n` buffers that carry the rest of a packet being dropped, back to the pool.
+    fn drain(ring: &mut virtio::Ring<'_, PoolBuf>, pool: &mut PagePool, n: u16) {
         for _ in 0..n {
-            if ring.get_buf().is_none() {
+            let Some(used) = ring.get_buf() else {
                 break;
-            }
+            };
+            pool.recycle(used.into_token());
         }
     }
 
     /// Builds the packet that starts in `first`, taking the buffers that carry its rest from
-    /// `ring`, and applies its header.
+    /// `ring`, and applies its header; returns it with its length, header excluded.
     fn receive(
         &self,
-        ring: &mut virtio::Ring<'_, FragPage>,
+        ring: &mut virtio::Ring<'_, PoolBuf>,
+        pool: &mut PagePool,
         rx: &mut Receiver<'_>,
-        first: virtio::Used<'_, FragPage>,
-    ) -> Result<SkBuff, RxError> {
-        let (page, len) = first.into_parts();
+        first: virtio::Used<'_, PoolBuf>,
+    ) -> Result<(SkBuff, usize), RxError> {
+        let (buf, len) = first.into_parts();
         // A length beyond the buffer was already reported by the ring.
-        let len = len.map_err(|_| RxError::Device)?;
+        let Ok(len) = len else {
+            pool.recycle(buf);
+            return Err(RxError::Device);
+        };
         if len < self.hdr_len + ETH_HLEN as usize {
+            pool.recycle(buf);
             return Err(RxError::Device);
         }
         let mut bytes = [0u8; Header::LEN];
-        page.copy_to(0, &mut bytes[..self.hdr_len])
-            .map_err(|_| RxError::Device)?;
-        let header = Header::from_bytes(&bytes, self.hdr_len).map_err(|_| RxError::Device)?;
+        let header = buf
+            .copy_to(0, &mut bytes[..self.hdr_len])
+            .and_then(|()| Header::from_bytes(&bytes, self.hdr_len));
+        let Ok(header) = header else {
+            pool.recycle(buf);
+            return Err(RxError::Device);
+        };
         let buffers = if self.mergeable {
             header.num_buffers(self.little_endian)
         } else {
             1
         };
         if buffers == 0 {
+            pool.recycle(buf);
             return Err(RxError::Device);
         }
         let rest = buffers - 1;
 
-        // The start of the packet in the buffer's head, the rest of the page as a fragment.
+        // A short packet is copied whole into the buffer's head and its page goes straight
+        // back to the pool; of a longer one only the Ethernet header, the rest of the page
+        // becoming a fragment (as C's `page_to_skb()`).
         let data_len = len - self.hdr_len;
-        let copy = data_len.min(GOOD_COPY_LEN);
-        let mut skb = match rx.alloc_skb(copy as u32) {
+        let mut skb = match rx.alloc_skb(GOOD_COPY_LEN as u32) {
             Ok(skb) => skb,
             Err(_) => {
-                Self::drain(ring, rest);
+                pool.recycle(buf);
+                Self::drain(ring, pool, rest);
                 return Err(RxError::Local);
             }
         };
+        let copy = if data_len <= skb.tailroom() as usize {
+            data_len
+        } else {
+            ETH_HLEN as usize
+        };
         let head = skb
             .put(copy as u32)
-            .and_then(|head| page.copy_to(self.hdr_len, head));
+            .and_then(|head| buf.copy_to(self.hdr_len, head));
         if head.is_err() {
-            Self::drain(ring, rest);
+            pool.recycle(buf);
+            Self::drain(ring, pool, rest);
             skb.drop_with_reason(DropReason::NotSpecified);
             return Err(RxError::Local);
         }
         if data_len > copy {
             let offset = (self.hdr_len + copy) as u32;
-            if let Err(page) = skb.add_frag(page, offset, (data_len - copy) as u32) {
-                drop(page);
-                Self::drain(ring, rest);
+            if let Err(buf) = skb.add_pool_frag(buf, offset, (data_len - copy) as u32) {
+                pool.recycle(buf);
+                Self::drain(ring, pool, rest);
                 skb.drop_with_reason(DropReason::NotSpecified);
                 return Err(RxError::Local);
             }
+        } else {
+            pool.recycle(buf);
         }
 
+        let mut total = data_len;
         for left in (0..rest).rev() {
             let Some(used) = ring.get_buf() else {
                 // The header announced more buffers than the device used.
                 skb.drop_with_reason(DropReason::DeviceHeader);
                 return Err(RxError::Device);
             };
-            let (page, len) = used.into_parts();
-            let Ok(len) = len else {
-                Self::drain(ring, left);
-                skb.drop_with_reason(DropReason::DeviceHeader);
-                return Err(RxError::Device);
+            let (buf, len) = used.into_parts();
+            let len = match len {
+                Ok(len) if total + len <= MAX_PACKET_LEN => len,
+                _ => {
+                    pool.recycle(buf);
+                    Self::drain(ring, pool, left);
+                    skb.drop_with_reason(DropReason::DeviceHeader);
+                    return Err(RxError::Device);
+                }
             };
             if len == 0 {
+                pool.recycle(buf);
                 continue;
             }
-            if let Err(page) = skb.add_frag(page, 0, len as u32) {
-                // More fragments than a socket buffer holds.
-                drop(page);
-                Self::drain(ring, left);
-                skb.drop_with_reason(DropReason::TooBig);
+            total += len;
+            if let Err(buf) = skb.append_pool_frag(buf, 0, len as u32) {
+                // No memory for a further socket buffer.
+                pool.recycle(buf);
+                Self::drain(ring, pool, left);
+                skb.drop_with_reason(DropReason::NoMemory);
                 return Err(RxError::Local);
             }
         }
@@ -285,24 +378,29 @@ impl ReceiveQueue {
             skb.drop_with_reason(DropReason::TooSmall);
             return Err(RxError::Device);
         }
-        Ok(skb)
+        Ok((skb, total))
     }
 
-    /// Fills the ring with pages; returns whether the device must be notified.
-    fn refill(&self, vq: &mut virtio::Virtqueue<FragPage>) -> bool {
+    /// Fills the ring with buffers from the pool; returns whether the device must be notified.
+    fn refill(&self, state: &mut RxRing) -> bool {
+        let size = self.buf_len(state.avg_len);
+        let RxRing { vq, pool, .. } = state;
         let Ok(mut ring) = vq.ring() else {
             return false;
         };
         let mut added = false;
         while ring.num_free() > 0 {
-            let Ok(page) = FragPage::alloc(GFP_ATOMIC) else {
+            let Ok(buf) = pool.alloc(size, GFP_ATOMIC) else {
                 // Out of memory: the next poll tries again.
                 break;
             };
-            match ring.add(page) {
+            match ring.add(buf) {
                 Ok(()) => added = true,
                 // Not lent: never seen by the device.
-                Err(_) => break,
+                Err((_, buf)) => {
+                    pool.recycle(buf);
+                    break;
+                }
             }
         }
         added && ring.kick_prepare()
@@ -313,30 +411,34 @@ impl Poll for ReceiveQueue {
     type Armed = Option<virtio::PollState>;
 
     fn poll<'a>(this: &'a Self, ctx: &mut PollContext<'a>) {
-        let Some((vq, rx)) = ctx.owned(&this.vq) else {
+        let Some((state, rx)) = ctx.owned(&this.ring) else {
             return;
         };
         let (mut received, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
-        if let Ok(mut ring) = vq.ring() {
-            while !rx.is_exhausted() {
-                let Some(used) = ring.get_buf() else {
-                    break;
-                };
-                match this.receive(&mut ring, rx, used) {
-                    Ok(skb) => {
-                        received += 1;
-                        bytes += u64::from(skb.len());
-                        rx.gro_receive(skb);
-                    }
-                    Err(e) => {
-                        rx.count();
-                        dropped += 1;
-                        errors += u64::from(matches!(e, RxError::Device));
+        {
+            let RxRing { vq, pool, avg_len } = &mut *state;
+            if let Ok(mut ring) = vq.ring() {
+                while !rx.is_exhausted() {
+                    let Some(used) = ring.get_buf() else {
+                        break;
+                    };
+                    match this.receive(&mut ring, pool, rx, used) {
+                        Ok((skb, len)) => {
+                            received += 1;
+                            bytes += u64::from(skb.len());
+                            ewma_add(avg_len, len);
+                            rx.gro_receive(skb);
+                        }
+                        Err(e) => {
+                            rx.count();
+                            dropped += 1;
+                            errors += u64::from(matches!(e, RxError::Device));
+                        }
                     }
                 }
             }
         }
-        if this.refill(vq) {
+        if this.refill(state) {
             this.notifier.notify();
         }
         this.stats.add(&this.stats.packets, received);
@@ -346,8 +448,8 @@ impl Poll for ReceiveQueue {
     }
 
     fn arm<'a>(this: &'a Self, ctx: &mut PollContext<'a>) -> Self::Armed {
-        let (vq, _) = ctx.owned(&this.vq)?;
-        Some(vq.enable_cb_prepare())
+        let (state, _) = ctx.owned(&this.ring)?;
+        Some(state.vq.enable_cb_prepare())
     }
 
     fn pending(this: &Self, armed: Self::Armed) -> bool {
@@ -665,7 +767,11 @@ struct NetPriv {
 
 /// The queues, from probe to the private data.
 struct Queues {
-    rx: virtio::Virtqueue<FragPage>,
+    rx: virtio::Virtqueue<PoolBuf>,
+    /// The pool of the receive buffers.
+    pool: PagePool,
+    /// The smallest payload buffer.
+    min_buf_len: usize,
     tx: virtio::Virtqueue<TxPacket>,
     /// The control queue and the commands it takes.
     ctrl: Option<ControlInit>,
@@ -702,6 +808,8 @@ impl netdevice::Operations for NetOps {
             little_endian,
             mergeable,
             any_layout,
+            pool,
+            min_buf_len,
             bus_info,
         } = init;
         let rx_notifier = rx.notifier();
@@ -715,11 +823,16 @@ impl netdevice::Operations for NetOps {
         try_pin_init!(NetPriv {
             rq <- try_pin_init!(ReceiveQueue {
                 napi <- Napi::new(),
-                vq: NapiOwned::new(rx),
+                ring: NapiOwned::new(RxRing {
+                    vq: rx,
+                    pool,
+                    avg_len: 0,
+                }),
                 notifier: rx_notifier,
                 hdr_len,
                 little_endian,
                 mergeable,
+                min_buf_len,
                 stats: QueueStats::new(),
             }? Error)
             .pin_chain(|rq| Napi::add(rq.into_ref(), dev)),
@@ -755,7 +868,7 @@ impl netdevice::Operations for NetOps {
     fn open(dev: &netdevice::Device<Self>) -> Result {
         let data = dev.data();
         let rq = &data.rq;
-        let notify = rq.napi.with_disabled(&rq.vq, |vq| rq.refill(vq))?;
+        let notify = rq.napi.with_disabled(&rq.ring, |state| rq.refill(state))?;
         if notify {
             rq.notifier.notify();
         }
@@ -937,6 +1050,8 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     let mut found = queues.find(virtio::Affinity::none())?;
     let rx = found.take(rx)?;
     let tx = found.take(tx)?;
+    let rx_size = rx.size();
+    let pool = PagePool::new(rx_size, None)?;
     let ctrl = match ctrl {
         Some(ctrl) => Some(ControlInit {
             vq: found.take(ctrl)?,
@@ -981,6 +1096,8 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
             little_endian,
             mergeable,
             any_layout,
+            pool,
+            min_buf_len: ReceiveQueue::min_buf_len(hdr_len, mtu_max, rx_size),
             bus_info: {
                 let name = vdev.bus_name().to_bytes();
                 let mut v = KVec::with_capacity(name.len(), GFP_KERNEL)?;
@@ -1020,7 +1137,7 @@ fn setup(vdev: &virtio::Device<Core<'_>>) -> Result<netdevice::Registration<NetO
     )?;
     data.rq
         .napi
-        .with_disabled(&data.rq.vq, |vq| vq.set_callback(rx_irq))??;
+        .with_disabled(&data.rq.ring, |state| state.vq.set_callback(rx_irq))??;
     {
         let txq = data.sq.vq.lock();
         data.sq.vq.get(&txq).ok_or(EINVAL)?.set_callback(tx_irq)?;

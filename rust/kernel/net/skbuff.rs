@@ -16,6 +16,7 @@
 //!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
+use super::page_pool::PoolBuf;
 use crate::bindings;
 use core::ptr::NonNull;
 use kernel::{
@@ -28,7 +29,7 @@ use kernel::{
 /// `Flags::as_raw()` is private to the kernel crate; outside it, the value is rebuilt from the
 /// named flags that make up `flags` (every `Flags` is built from them). `EINVAL` if a bit is
 /// left that none of them explains. In the kernel tree this is `flags.as_raw()`.
-fn raw_gfp(flags: Flags) -> Result<u32> {
+pub(crate) fn raw_gfp(flags: Flags) -> Result<u32> {
     use kernel::alloc::flags::*;
     let known = [
         (GFP_ATOMIC, bindings::GFP_ATOMIC),
@@ -540,6 +541,113 @@ impl SkBuff {
                 FragPage::SIZE as u32,
             )
         };
+        Ok(())
+    }
+
+    /// Attaches `len` bytes at `offset` of the pool buffer `buf` as the next fragment, which
+    /// the buffer then owns, accounting all of `buf` to it (`skb_add_rx_frag()`), and marks the
+    /// buffer so that its pool pages go back to their pool when it is freed
+    /// (`skb_mark_for_recycle()`). Gives `buf` back if the range is not in it or empty, the
+    /// buffer has [`MAX_FRAGS`] fragments, or its data is shared with a clone.
+    pub fn add_pool_frag(
+        &mut self,
+        buf: PoolBuf,
+        offset: u32,
+        len: u32,
+    ) -> core::result::Result<(), PoolBuf> {
+        let fits = offset
+            .checked_add(len)
+            .is_some_and(|end| end as usize <= buf.len());
+        let frags = self.nr_frags();
+        if !fits || len == 0 || frags >= MAX_FRAGS || self.is_cloned() {
+            return Err(buf);
+        }
+        // `frags < MAX_FRAGS` and the range is inside a page: all fit in `i32`.
+        let (i, off, size, truesize) = (
+            frags as i32,
+            (buf.offset() + offset as usize) as i32,
+            len as i32,
+            buf.len() as u32,
+        );
+        let page = buf.page();
+        let _ = buf.into_raw();
+        // SAFETY: The buffer is valid and owned, with room for fragment `i`, which is the next
+        // one, inside the pool buffer's part of the page; the pool reference passes to the
+        // buffer, which gives it back to the pool when freed: it is marked for recycling
+        // before anything can free it (a page that is not a pool's is still freed as usual).
+        unsafe {
+            bindings::skb_add_rx_frag(self.as_raw(), i, page, off, size, truesize);
+            bindings::skb_mark_for_recycle(self.as_raw());
+        }
+        Ok(())
+    }
+
+    /// Attaches `len` bytes at `offset` of the pool buffer `buf` to a received packet that
+    /// may span more buffers than a socket buffer has fragments: as [`SkBuff::add_pool_frag`]
+    /// while there is room, then on further buffers chained on the frag list, whose data and
+    /// size count in this one's (as `virtio_net` does). Gives `buf` back if the range is not in
+    /// it or empty, the data is shared with a clone, or no buffer can be allocated.
+    pub fn append_pool_frag(
+        &mut self,
+        buf: PoolBuf,
+        offset: u32,
+        len: u32,
+    ) -> core::result::Result<(), PoolBuf> {
+        let head = self.as_raw();
+        // SAFETY: By the type invariant the buffer is valid.
+        let chained = !unsafe { (*bindings::skb_shinfo(head)).frag_list }.is_null();
+        if !chained && self.nr_frags() < MAX_FRAGS {
+            return self.add_pool_frag(buf, offset, len);
+        }
+        let fits = offset
+            .checked_add(len)
+            .is_some_and(|end| end as usize <= buf.len());
+        if !fits || len == 0 || self.is_cloned() {
+            return Err(buf);
+        }
+        // SAFETY: The buffer is valid and owned (type invariant), and so is its frag list,
+        // whose last buffer is checked to be its alone (not shared, data not cloned) before
+        // it gets a fragment; linking a new buffer at the end and accounting the new data in
+        // the head is what `virtio_net` does.
+        unsafe {
+            let shinfo = bindings::skb_shinfo(head);
+            let mut tail = (*shinfo).frag_list;
+            while !tail.is_null() && !(*tail).__bindgen_anon_1.__bindgen_anon_1.next.is_null() {
+                tail = (*tail).__bindgen_anon_1.__bindgen_anon_1.next;
+            }
+            if !tail.is_null()
+                && (bindings::skb_cloned(tail) != 0 || bindings::skb_shared(tail) != 0)
+            {
+                // Not a list of this packet's own buffers.
+                return Err(buf);
+            }
+            if tail.is_null() || u32::from(bindings::skb_nr_frags(tail)) >= MAX_FRAGS {
+                let next = bindings::alloc_skb(0, bindings::GFP_ATOMIC);
+                if next.is_null() {
+                    return Err(buf);
+                }
+                bindings::skb_mark_for_recycle(next);
+                if tail.is_null() {
+                    (*shinfo).frag_list = next;
+                } else {
+                    (*tail).__bindgen_anon_1.__bindgen_anon_1.next = next;
+                }
+                (*head).truesize += (*next).truesize;
+                tail = next;
+            }
+            let truesize = buf.len() as u32;
+            let (i, off) = (
+                i32::from(bindings::skb_nr_frags(tail)),
+                (buf.offset() + offset as usize) as i32,
+            );
+            let page = buf.page();
+            let _ = buf.into_raw();
+            bindings::skb_add_rx_frag(tail, i, page, off, len as i32, truesize);
+            (*head).data_len += len;
+            (*head).len += len;
+            (*head).truesize += truesize;
+            bindings::skb_mark_for_recycle(head);
+        }
         Ok(())
     }
 

@@ -10,9 +10,9 @@
 //! checksum and segmentation state.
 
 use super::{
-    super::net::skbuff::{
-        FragPage,
-        SkBuff, //
+    super::net::{
+        page_pool::PoolBuf,
+        skbuff::SkBuff, //
     },
     SgList, //
 };
@@ -236,22 +236,25 @@ impl Header {
 }
 
 // SAFETY:
-// - `into_raw`/`from_raw` convert the owned page to and from its pointer.
-// - `describe` lends the whole page, which is owned and stays allocated while the ring holds
+// - `into_raw`/`from_raw` convert the owned buffer to and from its tagged address.
+// - `describe` lends the whole buffer, which is owned and stays allocated while the ring holds
 //   it: nothing else reaches it meanwhile.
-unsafe impl super::Token for FragPage {
+unsafe impl super::Token for PoolBuf {
     fn into_raw(self) -> *mut c_void {
-        FragPage::into_raw(self).as_ptr().cast()
+        PoolBuf::into_raw(self).as_ptr().cast()
     }
 
     unsafe fn from_raw(raw: *mut c_void) -> Self {
         // SAFETY: By the safety requirements `raw` comes from `into_raw` and is ours again.
-        unsafe { FragPage::from_raw(NonNull::new_unchecked(raw.cast())) }
+        unsafe { PoolBuf::from_raw(NonNull::new_unchecked(raw.cast())) }
     }
 
     unsafe fn describe<'a>(raw: *mut c_void, sg: &mut SgList<'_, 'a>) -> Result {
-        // SAFETY: The page is owned by the token the ring holds until after `'a`.
-        unsafe { sg.push_page_raw(raw.cast(), 0, FragPage::SIZE, true) }
+        // SAFETY: By the safety requirements `raw` is an outstanding token: borrowed here
+        // without being taken back.
+        let buf = core::mem::ManuallyDrop::new(unsafe { <Self as super::Token>::from_raw(raw) });
+        // SAFETY: The buffer is owned by the token the ring holds until after `'a`.
+        unsafe { sg.push_page_raw(buf.page(), buf.offset(), buf.len(), true) }
     }
 }
 
