@@ -183,7 +183,7 @@ struct Rx {
 }
 
 impl virtio::Callback for Rx {
-    fn callback(&self, _queue: &virtio::Notifier) {
+    fn callback(&self, _queue: &virtio::Called<'_>) {
         let mut vq = self.vq.lock();
         // Unbinding: what the device still holds is left to the teardown.
         if TEARING_DOWN.load(Relaxed) {

@@ -113,7 +113,9 @@ def main():
             ]
             rows.sort(reverse=True)
             own = sum(v for v, _ in rows) / n
-            print(f"   {label} driver's own functions ({own:.0f} per {unit}; Rust: with rust_helper_*):")
+            helpers = sum(v for v, name in rows if name.startswith("rust_helper_")) / n
+            extra = f"; {helpers:.0f} of them in rust_helper_* calls" if label == "Rust" else ""
+            print(f"   {label} driver's own functions ({own:.0f} per {unit}{extra}):")
             for v, name in rows[: a.top]:
                 if v / n >= 0.5:
                     print(f"   {v / n:8.1f}  {names[name][:150]}")

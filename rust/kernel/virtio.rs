@@ -78,6 +78,7 @@ pub use self::virtqueue::{
     Buffer,
     Builder,
     Callback,
+    Called,
     Found,
     Notifier,
     Pending,

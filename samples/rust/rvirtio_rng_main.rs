@@ -70,7 +70,7 @@ struct Shared {
 }
 
 impl virtio::Callback for Shared {
-    fn callback(&self, _queue: &virtio::Notifier) {
+    fn callback(&self, _queue: &virtio::Called<'_>) {
         let (buf, len) = {
             let mut vq = self.vq.lock();
             let Some(used) = vq.get_buf() else {

@@ -179,7 +179,7 @@ impl Shared {
 }
 
 impl virtio::Callback for Shared {
-    fn callback(&self, queue: &virtio::Notifier) {
+    fn callback(&self, queue: &virtio::Called<'_>) {
         let Some(q) = self.queues.get(queue.index()) else {
             return;
         };

@@ -381,13 +381,8 @@ impl ReceiveQueue {
         Ok((skb, total))
     }
 
-    /// Fills the ring with buffers from the pool; returns whether the device must be notified.
-    fn refill(&self, state: &mut RxRing) -> bool {
-        let size = self.buf_len(state.avg_len);
-        let RxRing { vq, pool, .. } = state;
-        let Ok(mut ring) = vq.ring() else {
-            return false;
-        };
+    /// Fills the ring with buffers of `size` bytes from the pool, and notifies the device.
+    fn refill(ring: &mut virtio::Ring<'_, PoolBuf>, pool: &mut PagePool, size: usize) {
         let mut added = false;
         while ring.num_free() > 0 {
             let Ok(buf) = pool.alloc(size, GFP_ATOMIC) else {
@@ -403,7 +398,18 @@ impl ReceiveQueue {
                 }
             }
         }
-        added && ring.kick_prepare()
+        if added && ring.kick_prepare() {
+            ring.notify();
+        }
+    }
+
+    /// Fills the ring (see [`ReceiveQueue::refill`]) with buffers sized for the average packet.
+    fn fill(&self, state: &mut RxRing) {
+        let size = self.buf_len(state.avg_len);
+        let RxRing { vq, pool, .. } = state;
+        if let Ok(mut ring) = vq.ring() {
+            Self::refill(&mut ring, pool, size);
+        }
     }
 }
 
@@ -415,31 +421,27 @@ impl Poll for ReceiveQueue {
             return;
         };
         let (mut received, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
-        {
-            let RxRing { vq, pool, avg_len } = &mut *state;
-            if let Ok(mut ring) = vq.ring() {
-                while !rx.is_exhausted() {
-                    let Some(used) = ring.get_buf() else {
-                        break;
-                    };
-                    match this.receive(&mut ring, pool, rx, used) {
-                        Ok((skb, len)) => {
-                            received += 1;
-                            bytes += u64::from(skb.len());
-                            ewma_add(avg_len, len);
-                            rx.gro_receive(skb);
-                        }
-                        Err(e) => {
-                            rx.count();
-                            dropped += 1;
-                            errors += u64::from(matches!(e, RxError::Device));
-                        }
+        let RxRing { vq, pool, avg_len } = state;
+        if let Ok(mut ring) = vq.ring() {
+            while !rx.is_exhausted() {
+                let Some(used) = ring.get_buf() else {
+                    break;
+                };
+                match this.receive(&mut ring, pool, rx, used) {
+                    Ok((skb, len)) => {
+                        received += 1;
+                        bytes += u64::from(skb.len());
+                        ewma_add(avg_len, len);
+                        rx.gro_receive(skb);
+                    }
+                    Err(e) => {
+                        rx.count();
+                        dropped += 1;
+                        errors += u64::from(matches!(e, RxError::Device));
                     }
                 }
             }
-        }
-        if this.refill(state) {
-            this.notifier.notify();
+            Self::refill(&mut ring, pool, this.buf_len(*avg_len));
         }
         this.stats.add(&this.stats.packets, received);
         this.stats.add(&this.stats.bytes, bytes);
@@ -473,8 +475,6 @@ struct SendQueue {
     #[pin]
     vq: TxQueueData<virtio::Virtqueue<TxPacket>>,
     notifier: virtio::Notifier,
-    /// The index of the interface's transmit queue.
-    index: u32,
     hdr_len: usize,
     little_endian: bool,
     /// The device takes the header and the data in one descriptor (`VIRTIO_F_VERSION_1`).
@@ -489,13 +489,10 @@ impl SendQueue {
     /// and size.
     fn reclaim(
         &self,
-        vq: &mut virtio::Virtqueue<TxPacket>,
+        ring: &mut virtio::Ring<'_, TxPacket>,
         consume: impl Fn(SkBuff),
     ) -> (u32, u32) {
         let (mut packets, mut bytes) = (0u32, 0u32);
-        let Ok(mut ring) = vq.ring() else {
-            return (0, 0);
-        };
         while let Some(used) = ring.get_buf() {
             let packet = used.into_token();
             packets += 1;
@@ -518,8 +515,6 @@ impl SendQueue {
             self.drop_packet(skb, DropReason::NotSpecified);
             return;
         };
-        // No interrupt while packets are added; re-enabled below, delayed.
-        self.notifier.disable_cb();
         let header = match Header::from_skb(&skb, self.little_endian, false) {
             Ok(header) => header,
             Err(_) => return self.drop_packet(skb, DropReason::NotSpecified),
@@ -533,6 +528,8 @@ impl SendQueue {
         let Ok(mut ring) = vq.ring() else {
             return self.drop_packet(packet.into_skb(), DropReason::DeviceNotReady);
         };
+        // No interrupt while packets are added; re-enabled below, delayed.
+        ring.disable_cb();
         let added = match ring.add(packet) {
             Ok(()) => true,
             Err((e, packet)) => {
@@ -558,7 +555,7 @@ impl SendQueue {
         };
         if kick {
             if ring.kick_prepare() {
-                self.notifier.notify();
+                ring.notify();
             }
             if !ring.enable_cb_delayed() {
                 // Most were sent already: the NAPI context reclaims them (and wakes the queue).
@@ -573,24 +570,25 @@ impl Poll for SendQueue {
 
     fn poll<'a>(this: &'a Self, ctx: &mut PollContext<'a>) {
         let rx = ctx.receiver();
-        let Some(txq) = rx.lock_tx_queue(this.index) else {
-            return;
-        };
+        let txq = this.vq.lock_in_poll(rx);
         let Some(mut vq) = this.vq.get(&txq) else {
             return;
         };
-        this.notifier.disable_cb();
-        let (packets, bytes) = this.reclaim(&mut vq, |skb| rx.consume(skb));
+        let Ok(mut ring) = vq.ring() else {
+            return;
+        };
+        ring.disable_cb();
+        let (packets, bytes) = this.reclaim(&mut ring, |skb| rx.consume(skb));
         if packets > 0 {
             txq.completed(packets, bytes);
         }
-        if txq.is_stopped() && vq.num_free() >= TX_ROOM {
+        if txq.is_stopped() && ring.num_free() >= TX_ROOM {
             txq.wake();
         }
     }
 
     fn arm<'a>(this: &'a Self, ctx: &mut PollContext<'a>) -> Self::Armed {
-        let txq = ctx.receiver().lock_tx_queue(this.index)?;
+        let txq = this.vq.lock_in_poll(ctx.receiver());
         let mut vq = this.vq.get(&txq)?;
         let mut ring = vq.ring().ok()?;
         Some(ring.enable_cb_prepare())
@@ -744,9 +742,9 @@ struct QueueIrq {
 }
 
 impl virtio::Callback for QueueIrq {
-    fn callback(&self, queue: &virtio::Notifier) {
+    fn callback(&self, queue: &virtio::Called<'_>) {
         queue.disable_cb();
-        self.napi.schedule();
+        self.napi.schedule_in(queue.rcu_guard());
     }
 }
 
@@ -840,7 +838,6 @@ impl netdevice::Operations for NetOps {
                 napi <- Napi::new(),
                 vq <- TxQueueData::new(dev, 0, tx),
                 notifier: tx_notifier,
-                index: 0,
                 hdr_len,
                 little_endian,
                 any_layout,
@@ -868,10 +865,7 @@ impl netdevice::Operations for NetOps {
     fn open(dev: &netdevice::Device<Self>) -> Result {
         let data = dev.data();
         let rq = &data.rq;
-        let notify = rq.napi.with_disabled(&rq.ring, |state| rq.refill(state))?;
-        if notify {
-            rq.notifier.notify();
-        }
+        rq.napi.with_disabled(&rq.ring, |state| rq.fill(state))?;
         rq.napi.enable()?;
         data.sq.napi.enable()?;
         dev.start_all_queues();

@@ -390,12 +390,17 @@ impl NapiLink {
     /// Schedules the context's poll (`napi_schedule()`); nothing if it is disabled, already
     /// scheduled, or gone.
     pub fn schedule(&self) {
-        let _guard = rcu::read_lock();
+        self.schedule_in(&rcu::read_lock());
+    }
+
+    /// As [`NapiLink::schedule`], inside an RCU read-side critical section the caller holds
+    /// (such as a virtqueue callback's).
+    pub fn schedule_in(&self, _guard: &rcu::Guard) {
         let napi = self.napi.load(Acquire);
         if !napi.is_null() {
             // SAFETY: By the type invariant the context is alive until a grace period after
-            // it cleared `napi`, and this runs in an RCU read-side critical section that began
-            // before the load.
+            // it cleared `napi`, and this runs in an RCU read-side critical section (`_guard`)
+            // that began before the load.
             unsafe { bindings::napi_schedule(napi) };
         }
     }
@@ -529,32 +534,5 @@ impl Receiver<'_> {
         // SAFETY: This runs in the context's poll, with the budget the core passed to it, as
         // the function requires; the buffer's reference passes to it.
         unsafe { bindings::napi_consume_skb(skb.into_raw().as_ptr(), budget) }
-    }
-
-    /// Takes the lock of transmit queue `index` of the context's device
-    /// (`__netif_tx_lock()`), for its [`TxQueueData`]; `None` if there is no such queue.
-    ///
-    /// [`TxQueueData`]: super::netdevice::TxQueueData
-    pub fn lock_tx_queue(&self, index: u32) -> Option<super::netdevice::TxGuard<'_>> {
-        let queue = self.tx_queue(index)?;
-        // SAFETY: The queue is valid; a poll runs with softirqs disabled, as the lock wants,
-        // and never inside `ndo_start_xmit`, so this CPU does not hold the lock already.
-        unsafe { bindings::__netif_tx_lock(queue.as_raw()) };
-        // SAFETY: Taken just above, with `__netif_tx_lock()`.
-        Some(unsafe { super::netdevice::TxGuard::new(queue, false) })
-    }
-
-    /// Transmit queue `index` of the context's device, if it exists.
-    pub fn tx_queue(&self, index: u32) -> Option<&super::netdevice::TxQueue> {
-        // SAFETY: The context is added to a device, which outlives it.
-        let dev = unsafe { bindings::napi_dev(self.napi) };
-        // SAFETY: As above.
-        if index >= unsafe { bindings::netdev_num_tx_queues(dev) } {
-            return None;
-        }
-        // SAFETY: The device has the queue, which lives as long as the device.
-        Some(unsafe {
-            super::netdevice::TxQueue::from_raw(bindings::netdev_get_tx_queue(dev, index))
-        })
     }
 }

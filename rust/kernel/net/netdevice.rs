@@ -126,8 +126,8 @@ pub struct RxMode {
 ///
 /// Every callback gets the device; its private data is [`Device::data`]. `open`, `stop`,
 /// `set_rx_mode`, `set_mac_address` and `set_features` run in process context under the RTNL
-/// lock, and may sleep; `start_xmit` in softirq context (or with softirqs disabled) under the transmit
-/// queue's lock.
+/// lock, and may sleep; `start_xmit` in softirq context (or with softirqs disabled) under the
+/// transmit queue's lock.
 #[vtable]
 pub trait Operations: Sized + 'static {
     /// The driver's private data, stored in the device (`netdev_priv()`).
@@ -445,9 +445,7 @@ impl core::ops::Deref for TxLock<'_> {
 }
 
 /// A transmit queue's lock, taken by [`TxQueueData::lock`] or in a NAPI poll
-/// ([`Receiver::lock_tx_queue`]), released when this is dropped.
-///
-/// [`Receiver::lock_tx_queue`]: super::napi::Receiver::lock_tx_queue
+/// ([`TxQueueData::lock_in_poll`]), released when this is dropped.
 ///
 /// # Invariants
 ///
@@ -496,10 +494,8 @@ impl Drop for TxGuard<'_> {
 
 /// Driver data of one transmit queue, protected by the queue's own lock, as C drivers protect
 /// their transmit rings: [`Operations::start_xmit`] reaches it through the lock the stack holds,
-/// a NAPI poll takes the lock ([`Receiver::lock_tx_queue`]), and process context takes it
+/// a NAPI poll takes the lock ([`TxQueueData::lock_in_poll`]), and process context takes it
 /// with [`TxQueueData::lock`]. It lives in the device's private data.
-///
-/// [`Receiver::lock_tx_queue`]: super::napi::Receiver::lock_tx_queue
 ///
 /// # Invariants
 ///
@@ -567,6 +563,17 @@ impl<U> TxQueueData<U> {
             value: unsafe { &mut *self.value.get() },
             busy: &lock.busy,
         })
+    }
+
+    /// Takes the queue's lock (`__netif_tx_lock()`) from a NAPI poll, which `rx` shows this
+    /// to be.
+    pub fn lock_in_poll(&self, _rx: &super::napi::Receiver<'_>) -> TxGuard<'_> {
+        let queue = self.queue();
+        // SAFETY: The queue is valid; a poll runs with softirqs disabled, as the lock wants,
+        // and never inside `ndo_start_xmit`, so this CPU does not hold the lock already.
+        unsafe { bindings::__netif_tx_lock(queue.as_raw()) };
+        // SAFETY: Taken just above, with `__netif_tx_lock()`.
+        unsafe { TxGuard::new(queue, false) }
     }
 
     /// Takes the queue's lock, with softirqs disabled (`__netif_tx_lock_bh()`), in process

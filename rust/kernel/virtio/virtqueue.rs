@@ -152,9 +152,42 @@ unsafe impl<B: Buffer> Token for KBox<B> {
 pub trait Callback: Send + Sync + 'static {
     /// Called in interrupt context when the device has used buffers on `queue` (hard IRQ for
     /// virtio_pci and virtio_mmio; with interrupts disabled for transports that call back from
-    /// a work item, such as VDUSE); must not sleep. A handler that hands the queue's processing to another context (NAPI) disables
-    /// further callbacks here with [`Notifier::disable_cb`].
-    fn callback(&self, queue: &Notifier);
+    /// a work item, such as VDUSE); must not sleep. A handler that hands the queue's
+    /// processing to another context (NAPI) disables further callbacks here with
+    /// [`Notifier::disable_cb`].
+    fn callback(&self, queue: &Called<'_>);
+}
+
+/// A queue whose [`Callback`] is running: alive for the call, inside the RCU read-side
+/// critical section that keeps it so, which the handler may use too ([`Called::rcu_guard`]).
+pub struct Called<'a> {
+    notifier: &'a Notifier,
+    vq: *mut bindings::virtqueue,
+    guard: &'a rcu::Guard,
+}
+
+impl Called<'_> {
+    /// The queue's index among the device's queues.
+    pub fn index(&self) -> usize {
+        self.notifier.index()
+    }
+
+    /// Disables used-buffer callbacks (see [`Notifier::disable_cb`]).
+    pub fn disable_cb(&self) {
+        // SAFETY: `vq` is alive during the call (checked in this RCU read-side critical
+        // section); `virtqueue_disable_cb()` "need not be serialized".
+        unsafe { bindings::virtqueue_disable_cb(self.vq) }
+    }
+
+    /// The queue's notifier, to keep.
+    pub fn notifier(&self) -> &Notifier {
+        self.notifier
+    }
+
+    /// The RCU read-side critical section the callback runs in.
+    pub fn rcu_guard(&self) -> &rcu::Guard {
+        self.guard
+    }
 }
 
 /// How the queues' interrupt vectors are spread over CPUs (`struct irq_affinity`).
@@ -198,7 +231,7 @@ pub(crate) fn check_used_len(len: u32, writable: usize) -> Result<usize> {
 
 /// The callback a driver bound to a queue, without its type.
 struct HandlerVTable {
-    call: unsafe fn(*const c_void, &Notifier),
+    call: unsafe fn(*const c_void, &Called<'_>),
     release: unsafe fn(*const c_void),
 }
 
@@ -213,7 +246,7 @@ impl<H: Callback> HandlerOf<H> {
     /// # Safety
     ///
     /// `data` must come from `Arc::<H>::into_raw` and not have been released.
-    unsafe fn call(data: *const c_void, queue: &Notifier) {
+    unsafe fn call(data: *const c_void, queue: &Called<'_>) {
         // SAFETY: By the safety requirements `data` is a live `Arc<H>`'s pointer.
         unsafe { &*data.cast::<H>() }.callback(queue)
     }
@@ -349,9 +382,9 @@ impl Notifier {
     fn call_handler(&self) {
         let guard = rcu::read_lock();
         // Teardown waits for this section before it releases the handler.
-        if self.live(&guard).is_none() {
+        let Some(vq) = self.live(&guard) else {
             return;
-        }
+        };
         // ORDERING: `Acquire` pairs with the `Release` in `set_callback`, which wrote the
         // vtable first.
         let data = self.0.handler.load(Acquire);
@@ -359,9 +392,14 @@ impl Notifier {
             return;
         }
         let vtable = self.0.handler_vtable.load(Relaxed);
+        let called = Called {
+            notifier: self,
+            vq,
+            guard: &guard,
+        };
         // SAFETY: By the type invariant of `Slot` `data` and `vtable` belong together; the
         // handler is only released after a grace period that follows clearing `alive`.
-        unsafe { ((*vtable).call)(data, self) };
+        unsafe { ((*vtable).call)(data, &called) };
     }
 }
 
@@ -415,9 +453,10 @@ impl<T: Token> Used<'_, T> {
 ///
 /// # Invariants
 ///
-/// `vq` is the live virtqueue of `slot`, whose tokens come from `T::into_raw`; `_guard` keeps it alive (the teardown waits for a grace period after
-/// marking it dead), and the `&mut` borrow of the `Virtqueue` the session came from makes it
-/// the only user of the serialised operations.
+/// `vq` is the live virtqueue of `slot`, whose tokens come from `T::into_raw`; `_guard` keeps
+/// it alive (the teardown waits for a grace period after marking it dead), and the `&mut`
+/// borrow of the `Virtqueue` the session came from makes it the only user of the serialised
+/// operations.
 pub struct Ring<'a, T: Token> {
     vq: *mut bindings::virtqueue,
     sg: &'a mut SgStorage,
