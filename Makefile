@@ -14,8 +14,8 @@
 #                        "N passed, N failed"
 #   make bench           the Rust and the C virtio-blk driver under the same fio
 #                        jobs (lean kernel); BENCH_ROUNDS=, BENCH_RUNTIME=
-#   make profile         instructions per request of each virtio-blk driver,
-#                        by function (QEMU plugin); PROFILE_IOS=
+#   make profile         instructions per block request and network frame of
+#                        each driver, by function (QEMU plugin); PROFILE_IOS=
 #   make setup           install the packages and tools (Debian 12)
 #   make kernel          build both kernel flavours into the cache
 #   make modules_install, make clean, make rust-analyzer
