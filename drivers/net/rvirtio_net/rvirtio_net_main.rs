@@ -382,7 +382,9 @@ impl ReceiveQueue {
     }
 
     /// Fills the ring with buffers of `size` bytes from the pool, and notifies the device.
-    fn refill(ring: &mut virtio::Ring<'_, PoolBuf>, pool: &mut PagePool, size: usize) {
+    /// Returns whether the ring holds any buffer now: one the pool could not fill at all
+    /// would never make the device interrupt again.
+    fn refill(ring: &mut virtio::Ring<'_, PoolBuf>, pool: &mut PagePool, size: usize) -> bool {
         let mut added = false;
         while ring.num_free() > 0 {
             let Ok(buf) = pool.alloc(size, GFP_ATOMIC) else {
@@ -401,6 +403,7 @@ impl ReceiveQueue {
         if added && ring.kick_prepare() {
             ring.notify();
         }
+        ring.num_free() < ring.size()
     }
 
     /// Fills the ring (see [`ReceiveQueue::refill`]) with buffers sized for the average packet.
@@ -408,7 +411,8 @@ impl ReceiveQueue {
         let size = self.buf_len(state.avg_len);
         let RxRing { vq, pool, .. } = state;
         if let Ok(mut ring) = vq.ring() {
-            Self::refill(&mut ring, pool, size);
+            // In process context: an empty ring is filled again when the interface opens.
+            let _ = Self::refill(&mut ring, pool, size);
         }
     }
 }
@@ -441,7 +445,11 @@ impl Poll for ReceiveQueue {
                     }
                 }
             }
-            Self::refill(&mut ring, pool, this.buf_len(*avg_len));
+            if !Self::refill(&mut ring, pool, this.buf_len(*avg_len)) {
+                // Out of memory with no buffer left for the device: no interrupt will come,
+                // so poll again (C schedules its refill work instead).
+                rx.poll_again();
+            }
         }
         this.stats.add(&this.stats.packets, received);
         this.stats.add(&this.stats.bytes, bytes);

@@ -487,6 +487,13 @@ impl Receiver<'_> {
         self.done >= self.budget
     }
 
+    /// Uses up the budget, so that the context stays scheduled and is polled again without
+    /// the device's notifications: for a poll that could not make progress it must retry
+    /// (receive buffers it could not allocate, with none left for the device to fill).
+    pub fn poll_again(&mut self) {
+        self.done = self.done.max(self.budget);
+    }
+
     /// Counts a packet handled without being given to the stack (dropped).
     pub fn count(&mut self) {
         self.done = self.done.saturating_add(1);

@@ -134,6 +134,10 @@ impl Drop for PagePool {
 
 /// A receive buffer: a fragment of a pool page, with one reference to the page.
 ///
+/// Dropping it returns the reference through the pool's ring, which may be done in any context
+/// but hard interrupt context (`page_pool_put_page()` asserts that): buffers are dropped by NAPI
+/// polls and process context, not by a virtqueue's callback.
+///
 /// # Invariants
 ///
 /// `tagged` is the fragment's address plus its size in units of [`BUF_ALIGN`] less one; the

@@ -635,6 +635,8 @@ impl SkBuff {
                 (*head).truesize += (*next).truesize;
                 tail = next;
             }
+            // The tail may be an older buffer: it must give pool pages back to their pool too.
+            bindings::skb_mark_for_recycle(tail);
             let truesize = buf.len() as u32;
             let (i, off) = (
                 i32::from(bindings::skb_nr_frags(tail)),

@@ -575,6 +575,12 @@ impl<'a, T: Token> Ring<'a, T> {
         // operations, of which this session is the only user.
         unsafe { (*self.vq).num_free }
     }
+
+    /// The number of descriptors of the ring.
+    pub fn size(&self) -> u32 {
+        // SAFETY: By the type invariant `vq` is alive; the size does not change.
+        unsafe { bindings::virtqueue_get_vring_size(self.vq) }
+    }
 }
 
 /// A virtqueue whose buffers are owned by tokens of type `T`.
