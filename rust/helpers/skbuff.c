@@ -107,11 +107,6 @@ __rust_helper void *rust_helper_page_address(const struct page *page)
 	return page_address(page);
 }
 
-__rust_helper void rust_helper_put_page(struct page *page)
-{
-	put_page(page);
-}
-
 __rust_helper void rust_helper_skb_reset_network_header(struct sk_buff *skb)
 {
 	skb_reset_network_header(skb);
@@ -137,7 +132,6 @@ __rust_helper int rust_helper_skb_header_cloned(const struct sk_buff *skb)
 {
 	return skb_header_cloned(skb);
 }
-
 
 __rust_helper struct skb_shared_info *rust_helper_skb_shinfo(struct sk_buff *skb)
 {

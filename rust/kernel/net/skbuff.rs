@@ -144,81 +144,6 @@ pub struct Gso {
 /// The most page fragments a socket buffer holds (`MAX_SKB_FRAGS`).
 pub const MAX_FRAGS: u32 = bindings::RVIRTIO_CONST_MAX_SKB_FRAGS;
 
-/// A page (order 0) that a driver lends to a device to receive into, then attaches to a socket
-/// buffer as a fragment ([`SkBuff::add_frag`]).
-///
-/// # Invariants
-///
-/// `page` is a page allocated by `alloc_pages()` of which this value owns the only reference.
-pub struct FragPage {
-    page: NonNull<bindings::page>,
-}
-
-// SAFETY: The page is owned; it may be freed from any context.
-unsafe impl Send for FragPage {}
-// SAFETY: Shared references only copy bytes out.
-unsafe impl Sync for FragPage {}
-
-impl FragPage {
-    /// The size of the page.
-    pub const SIZE: usize = kernel::page::PAGE_SIZE;
-
-    /// Allocates a page.
-    pub fn alloc(flags: Flags) -> Result<Self> {
-        let gfp = raw_gfp(flags)?;
-        // SAFETY: No preconditions; returns NULL on failure.
-        let page = unsafe { bindings::alloc_pages(gfp, 0) };
-        // INVARIANT: A new page belongs to its allocator.
-        NonNull::new(page).map(|page| Self { page }).ok_or(ENOMEM)
-    }
-
-    /// The `struct page`.
-    pub fn as_ptr(&self) -> *mut bindings::page {
-        self.page.as_ptr()
-    }
-
-    /// Gives up ownership of the page.
-    pub(crate) fn into_raw(self) -> NonNull<bindings::page> {
-        let page = self.page;
-        core::mem::forget(self);
-        page
-    }
-
-    /// Takes ownership of a page.
-    ///
-    /// # Safety
-    ///
-    /// `page` must come from [`FragPage::into_raw`] and not be used by anyone else.
-    pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>) -> Self {
-        // INVARIANT: By the safety requirements.
-        Self { page }
-    }
-
-    /// Copies `dst.len()` bytes from `offset` in the page into `dst`; `EINVAL` if the range is
-    /// not in the page.
-    pub fn copy_to(&self, offset: usize, dst: &mut [u8]) -> Result {
-        let end = offset.checked_add(dst.len()).ok_or(EINVAL)?;
-        if end > Self::SIZE {
-            return Err(EINVAL);
-        }
-        // SAFETY: An order-0 page from `alloc_pages()` without `__GFP_HIGHMEM` is in the linear
-        // mapping.
-        let base = unsafe { bindings::page_address(self.as_ptr()) }.cast::<u8>();
-        // SAFETY: The range is inside the page (checked above), which this value owns; `dst` is
-        // a distinct, writable buffer. The page's bytes are whatever was written there (by a
-        // device) and are only copied, as `Page::read_raw()` does.
-        unsafe { core::ptr::copy_nonoverlapping(base.add(offset), dst.as_mut_ptr(), dst.len()) };
-        Ok(())
-    }
-}
-
-impl Drop for FragPage {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the reference is ours.
-        unsafe { bindings::put_page(self.page.as_ptr()) }
-    }
-}
-
 /// A socket buffer that the driver owns.
 ///
 /// # Invariants
@@ -507,41 +432,6 @@ impl SkBuff {
     pub fn nr_frags(&self) -> u32 {
         // SAFETY: By the type invariant the buffer is valid.
         u32::from(unsafe { bindings::skb_nr_frags(self.as_raw()) })
-    }
-
-    /// Attaches `len` bytes at `offset` of `page` as the next fragment, which the buffer then
-    /// owns, accounting the whole page to it (`skb_add_rx_frag()`). Gives the page back if the
-    /// range is not in the page or empty, the buffer has [`MAX_FRAGS`] fragments, or its
-    /// data is shared with a clone.
-    pub fn add_frag(
-        &mut self,
-        page: FragPage,
-        offset: u32,
-        len: u32,
-    ) -> core::result::Result<(), FragPage> {
-        let fits = offset
-            .checked_add(len)
-            .is_some_and(|end| end as usize <= FragPage::SIZE);
-        let frags = self.nr_frags();
-        if !fits || len == 0 || frags >= MAX_FRAGS || self.is_cloned() {
-            return Err(page);
-        }
-        // `frags < MAX_FRAGS` and the range is inside a page: all fit in `i32`.
-        let (i, off, size) = (frags as i32, offset as i32, len as i32);
-        let page = page.into_raw();
-        // SAFETY: The buffer is valid and owned, with room for fragment `i`, which is the next
-        // one; the page's reference passes to the buffer, which releases it when freed.
-        unsafe {
-            bindings::skb_add_rx_frag(
-                self.as_raw(),
-                i,
-                page.as_ptr(),
-                off,
-                size,
-                FragPage::SIZE as u32,
-            )
-        };
-        Ok(())
     }
 
     /// Attaches `len` bytes at `offset` of the pool buffer `buf` as the next fragment, which

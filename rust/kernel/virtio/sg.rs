@@ -577,14 +577,19 @@ mod tests {
     /// drop every scatter-gather packet, or walk from one entry into the next.
     #[test]
     fn socket_buffer_with_fragments() -> Result {
-        use super::super::super::net::skbuff::{
-            FragPage,
-            SkBuff, //
+        use super::super::super::net::{
+            page_pool::PagePool,
+            skbuff::SkBuff, //
         };
+        let mut pool = PagePool::new(4, None)?;
         let mut skb = SkBuff::alloc(64, GFP_KERNEL)?;
         skb.put(64)?.fill(0);
         for len in [1000, 300] {
-            if skb.add_frag(FragPage::alloc(GFP_KERNEL)?, 0, len).is_err() {
+            let added = match pool.alloc(1024, GFP_KERNEL) {
+                Ok(buf) => skb.add_pool_frag(buf, 0, len).is_ok(),
+                Err(_) => false,
+            };
+            if !added {
                 skb.consume();
                 return Err(ENOMEM);
             }
@@ -613,17 +618,22 @@ mod tests {
     /// device would read the packet without its header, or a fragment twice.
     #[test]
     fn socket_buffer_with_header_in_head_room() -> Result {
-        use super::super::super::net::skbuff::{
-            FragPage,
-            SkBuff, //
+        use super::super::super::net::{
+            page_pool::PagePool,
+            skbuff::SkBuff, //
         };
         const BEFORE: usize = 12;
+        let mut pool = PagePool::new(4, None)?;
         for frags in [0usize, 2] {
             let mut skb = SkBuff::alloc(16 + 64, GFP_KERNEL)?;
             skb.reserve(16)?;
             skb.put(64)?.fill(0);
             for len in [1000, 300].into_iter().take(frags) {
-                if skb.add_frag(FragPage::alloc(GFP_KERNEL)?, 0, len).is_err() {
+                let added = match pool.alloc(1024, GFP_KERNEL) {
+                    Ok(buf) => skb.add_pool_frag(buf, 0, len).is_ok(),
+                    Err(_) => false,
+                };
+                if !added {
                     skb.consume();
                     return Err(ENOMEM);
                 }
