@@ -11,16 +11,31 @@ device, resize a disk, take a link down) by printing one line:
 The JSON is sent as is to QEMU's QMP socket; the reply goes to the log. The
 guest then waits for the effect it expects.
 
-    console-agent.py --log FILE [--qmp SOCKET] [--progress]
+A guest test that needs a device the host serves (qemu-scripts/vdev, rvdev)
+asks for one to be plugged in:
+
+    RVIRTIO-VDEV {"id": "vd1", "kind": "blk", "bus": "rp9", "args": ["--lie", "partial-read"]}
+
+The agent starts `rvdev KIND --socket S ARGS...`, waits for its socket, and
+hot-plugs a vhost-user device on it (chardev-add, device_add of
+vhost-user-blk-pci with one queue, on the PCIe root port BUS); the guest
+unplugs it with an RVIRTIO-HOST device_del. Every rvdev is killed when the
+console ends.
+
+    console-agent.py --log FILE [--qmp SOCKET] [--rvdev BINARY] [--progress]
 """
 
 import argparse
 import json
+import os
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 
 REQUEST = "RVIRTIO-HOST "
+VDEV = "RVIRTIO-VDEV "
 PROGRESS = ("rvirtio: ", "RVIRTIO-KTAP-BEGIN", "not ok")
 
 
@@ -64,33 +79,103 @@ class Qmp:
                 return msg
 
 
+class Vdevs:
+    """The rvdev processes started for the guest, and their sockets."""
+
+    def __init__(self, binary, qmp):
+        self.binary = binary
+        self.qmp = qmp
+        self.dir = tempfile.mkdtemp(prefix="rvirtio-vdev.")
+        self.procs = []
+
+    def plug(self, req, log):
+        vid, kind, bus = req["id"], req.get("kind", "blk"), req["bus"]
+        if kind != "blk":
+            return {"error": f"unknown device kind {kind}"}
+        sock = os.path.join(self.dir, vid + ".sock")
+        out = open(os.path.join(self.dir, vid + ".log"), "w")
+        cmd = [self.binary, kind, "--socket", sock] + [str(a) for a in req.get("args", [])]
+        log.write(f"rvirtio-host: starting {' '.join(cmd)}\n")
+        self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT))
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        else:
+            return {"error": f"rvdev did not create {sock}"}
+        reply = self.qmp.command({
+            "execute": "chardev-add",
+            "arguments": {"id": vid, "backend": {"type": "socket", "data": {
+                "addr": {"type": "unix", "data": {"path": sock}}, "server": False}}}})
+        if "error" in reply:
+            return reply
+        return self.qmp.command({
+            "execute": "device_add",
+            "arguments": {"driver": "vhost-user-blk-pci", "chardev": vid, "id": vid,
+                          "num-queues": 1, "bus": bus}})
+
+    def close(self, log):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        for name in sorted(os.listdir(self.dir)):
+            path = os.path.join(self.dir, name)
+            if name.endswith(".log"):
+                with open(path, errors="replace") as f:
+                    for line in f:
+                        log.write(f"rvirtio-vdev: {name[:-4]}: {line}")
+            os.unlink(path)
+        os.rmdir(self.dir)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
     ap.add_argument("--qmp")
+    ap.add_argument("--rvdev", help="the vhost-user device program (qemu-scripts/vdev)")
     ap.add_argument("--progress", action="store_true", help="show only progress lines")
     args = ap.parse_args()
 
     qmp = Qmp(args.qmp) if args.qmp else None
+    vdevs = Vdevs(args.rvdev, qmp) if args.rvdev and qmp else None
     with open(args.log, "w", errors="replace") as log:
-        for raw in sys.stdin.buffer:
-            line = raw.decode(errors="replace")
-            log.write(line)
-            log.flush()
-            if not args.progress:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            elif any(p in line for p in PROGRESS):
-                sys.stderr.write("    guest| " + line)
-            i = line.find(REQUEST)
-            if i >= 0 and qmp is not None:
-                try:
-                    reply = qmp.command(json.loads(line[i + len(REQUEST) :]))
-                except (OSError, ValueError) as e:
-                    reply = {"error": str(e)}
-                log.write(f"rvirtio-host: {json.dumps(reply)}\n")
-                log.flush()
+        try:
+            run(args, qmp, vdevs, log)
+        finally:
+            if vdevs is not None:
+                vdevs.close(log)
     return 0
+
+
+def run(args, qmp, vdevs, log):
+    for raw in sys.stdin.buffer:
+        line = raw.decode(errors="replace")
+        log.write(line)
+        log.flush()
+        if not args.progress:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        elif any(p in line for p in PROGRESS):
+            sys.stderr.write("    guest| " + line)
+        i = line.find(REQUEST)
+        if i >= 0 and qmp is not None:
+            try:
+                reply = qmp.command(json.loads(line[i + len(REQUEST) :]))
+            except (OSError, ValueError) as e:
+                reply = {"error": str(e)}
+            log.write(f"rvirtio-host: {json.dumps(reply)}\n")
+            log.flush()
+        i = line.find(VDEV)
+        if i >= 0:
+            if vdevs is None:
+                reply = {"error": "no rvdev program (console-agent.py --rvdev)"}
+            else:
+                try:
+                    reply = vdevs.plug(json.loads(line[i + len(VDEV) :]), log)
+                except (OSError, ValueError, KeyError) as e:
+                    reply = {"error": str(e)}
+            log.write(f"rvirtio-host: {json.dumps(reply)}\n")
+            log.flush()
 
 
 if __name__ == "__main__":

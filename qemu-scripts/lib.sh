@@ -110,6 +110,20 @@ resolve_kdir() {
 	fi
 }
 
+# rvdev_binary: builds (cargo, --locked, release) the vhost-user device of
+# the tests, qemu-scripts/vdev/, into build/tools, and prints its path.
+rvdev_binary() {
+	local dir=$RVIRTIO_TOP/build/tools cargo
+	cargo=$(command -v cargo || true)
+	[ -n "$cargo" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo=$HOME/.cargo/bin/cargo
+	[ -n "$cargo" ] || die "cargo not found: run qemu-scripts/setup.sh"
+	"$cargo" build --quiet --locked --release \
+		--manifest-path "$RVIRTIO_TOP/qemu-scripts/vdev/Cargo.toml" \
+		--target-dir "$dir/vdev-target" >&2 ||
+		die "building qemu-scripts/vdev failed"
+	echo "$dir/vdev-target/release/rvdev"
+}
+
 # rvnet_binary: builds (when its source is newer) the static network test
 # tool, qemu-scripts/rvnet.c, for the guest and the host peer alike, and
 # prints its path.

@@ -75,6 +75,7 @@ base_args=(
 )
 
 devices=()
+agent_args=()
 tmpfiles=()
 netns=0
 if [ "$mode" = bench ]; then
@@ -148,7 +149,13 @@ elif [ "$mode" != probe ]; then
 		-device virtio-net-pci,netdev=net1,mac=52:54:00:99:00:02,romfile=,bus=rp8,id=nic1
 		-object rng-random,id=rng0,filename=/dev/urandom
 		-device virtio-rng-pci,rng=rng0,max-bytes=256,period=2000,bus=rp3,id=rngdev0
+		-device pcie-root-port,id=rp9,bus=pcie.0,chassis=9,slot=9
 	)
+	# Devices served by a host process (vhost-user: qemu-scripts/vdev), which
+	# tests plug into rp9 when they need them (console-agent.py): the
+	# process reaches guest memory only if it is shared.
+	base_args+=(-object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem)
+	agent_args+=(--rvdev "$(rvdev_binary)")
 fi
 
 # RVIRTIO_CLOCK=icount: guest time follows guest instructions (TCG only,
@@ -246,7 +253,7 @@ else
 		$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
 		</dev/null 2>&1 |
 		"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \
-			$([ $quiet = 1 ] && echo --progress)
+			"${agent_args[@]}" $([ $quiet = 1 ] && echo --progress)
 	rc=${PIPESTATUS[0]}
 fi
 set -e -o pipefail
