@@ -84,7 +84,9 @@ impl Blk {
         let mut disk = Vec::with_capacity(size as usize);
         for n in 0..size / SECTOR {
             for offset in (0..SECTOR).step_by(64) {
-                let record = format!("rvirtio-blk seed {PATTERN_SEED} sector {n:010} byte {offset:03} ..........\n");
+                let record = format!(
+                    "rvirtio-blk seed {PATTERN_SEED} sector {n:010} byte {offset:03} ..........\n"
+                );
                 disk.extend_from_slice(record.as_bytes());
             }
         }
@@ -131,11 +133,17 @@ impl Blk {
         let status = match kind {
             VIRTIO_BLK_T_IN => match range(data_in) {
                 Some(r) => {
-                    let filled = if lie == Lie::PartialRead { data_in / 2 } else { data_in };
+                    let filled = if lie == Lie::PartialRead {
+                        data_in / 2
+                    } else {
+                        data_in
+                    };
                     writer.write_all(&self.disk[r.start..r.start + filled])?;
                     if filled < data_in {
                         // Skip what is left unwritten: the status stays at its place.
-                        let mut rest = writer.split_at(data_in - filled).map_err(io::Error::other)?;
+                        let mut rest = writer
+                            .split_at(data_in - filled)
+                            .map_err(io::Error::other)?;
                         std::mem::swap(&mut writer, &mut rest);
                     }
                     VIRTIO_BLK_S_OK
@@ -171,7 +179,11 @@ impl Blk {
                 VIRTIO_BLK_S_UNSUPP
             }
         };
-        let status = if lie == Lie::StatusGarbage { 0x5a } else { status as u8 };
+        let status = if lie == Lie::StatusGarbage {
+            0x5a
+        } else {
+            status as u8
+        };
         writer.write_all(&[status])?;
         let used = (data_in + 1) as u32;
         Ok(Some(if lie == Lie::UsedLenZero { 0 } else { used }))
@@ -191,7 +203,11 @@ impl Blk {
         for chain in chains {
             let head = chain.head_index();
             self.requests += 1;
-            let lie = if self.requests > self.after { self.lie } else { Lie::None };
+            let lie = if self.requests > self.after {
+                self.lie
+            } else {
+                Lie::None
+            };
             match self.request(chain, lie) {
                 Ok(Some(len)) => {
                     vring.add_used(head, len).map_err(io::Error::other)?;
@@ -272,7 +288,8 @@ impl VhostUserBackendMut for Blk {
                 vring.disable_notification().map_err(io::Error::other)?;
             }
             if self.process(vring)? {
-                let notify = !self.event_idx || vring.needs_notification().map_err(io::Error::other)?;
+                let notify =
+                    !self.event_idx || vring.needs_notification().map_err(io::Error::other)?;
                 if notify {
                     vring.signal_used_queue()?;
                 }
