@@ -504,6 +504,10 @@ impl<'s, 'a> SgList<'s, 'a> {
 #[cfg(rvirtio_kunit)]
 #[kunit_tests(rvirtio_sg)]
 mod tests {
+    use super::super::super::net::{
+        page_pool::PagePool,
+        skbuff::SkBuff, //
+    };
     use super::*;
     use kernel::alloc::VVec;
 
@@ -572,19 +576,18 @@ mod tests {
         Ok(())
     }
 
-    /// Fails if a socket buffer with page fragments is refused, or described as anything but
-    /// one entry for its linear part and one for each fragment, each terminated: the ring would
-    /// drop every scatter-gather packet, or walk from one entry into the next.
-    #[test]
-    fn socket_buffer_with_fragments() -> Result {
-        use super::super::super::net::{
-            page_pool::PagePool,
-            skbuff::SkBuff, //
-        };
-        let mut pool = PagePool::new(4, None)?;
-        let mut skb = SkBuff::alloc(64, GFP_KERNEL)?;
-        skb.put(64)?.fill(0);
-        for len in [1000, 300] {
+    /// A socket buffer of 64 zero bytes after `headroom` bytes of head room, with a fragment
+    /// of each of `frags` bytes from `pool`.
+    fn skb_with_fragments(pool: &mut PagePool, headroom: u32, frags: &[u32]) -> Result<SkBuff> {
+        let mut skb = SkBuff::alloc(headroom + 64, GFP_KERNEL)?;
+        let head = skb
+            .reserve(headroom)
+            .and_then(|()| skb.put(64).map(|head| head.fill(0)));
+        if let Err(e) = head {
+            skb.consume();
+            return Err(e);
+        }
+        for &len in frags {
             let added = match pool.alloc(1024, GFP_KERNEL) {
                 Ok(buf) => skb.add_pool_frag(buf, 0, len).is_ok(),
                 Err(_) => false,
@@ -594,6 +597,16 @@ mod tests {
                 return Err(ENOMEM);
             }
         }
+        Ok(skb)
+    }
+
+    /// Fails if a socket buffer with page fragments is refused, or described as anything but
+    /// one entry for its linear part and one for each fragment, each terminated: the ring would
+    /// drop every scatter-gather packet, or walk from one entry into the next.
+    #[test]
+    fn socket_buffer_with_fragments() -> Result {
+        let mut pool = PagePool::new(4, None)?;
+        let skb = skb_with_fragments(&mut pool, 0, &[1000, 300])?;
         let mut storage = SgStorage::new(4)?;
         let (pushed, entries) = {
             let mut sg = storage.list();
@@ -618,26 +631,10 @@ mod tests {
     /// device would read the packet without its header, or a fragment twice.
     #[test]
     fn socket_buffer_with_header_in_head_room() -> Result {
-        use super::super::super::net::{
-            page_pool::PagePool,
-            skbuff::SkBuff, //
-        };
         const BEFORE: usize = 12;
         let mut pool = PagePool::new(4, None)?;
         for frags in [0usize, 2] {
-            let mut skb = SkBuff::alloc(16 + 64, GFP_KERNEL)?;
-            skb.reserve(16)?;
-            skb.put(64)?.fill(0);
-            for len in [1000, 300].into_iter().take(frags) {
-                let added = match pool.alloc(1024, GFP_KERNEL) {
-                    Ok(buf) => skb.add_pool_frag(buf, 0, len).is_ok(),
-                    Err(_) => false,
-                };
-                if !added {
-                    skb.consume();
-                    return Err(ENOMEM);
-                }
-            }
+            let skb = skb_with_fragments(&mut pool, 16, &[1000, 300][..frags])?;
             let data = skb.data().as_ptr();
             let mut storage = SgStorage::new(4)?;
             let (pushed, entries) = {
