@@ -150,9 +150,10 @@ elif [ "$mode" != probe ]; then
 		-object rng-random,id=rng0,filename=/dev/urandom
 		-device virtio-rng-pci,rng=rng0,max-bytes=256,period=2000,bus=rp3,id=rngdev0
 		-device pcie-root-port,id=rp9,bus=pcie.0,chassis=9,slot=9
+		-device pcie-root-port,id=rp10,bus=pcie.0,chassis=10,slot=10
 	)
 	# Devices served by a host process (vhost-user: qemu-scripts/vdev), which
-	# tests plug into rp9 when they need them (console-agent.py): the
+	# tests plug into rp9 and rp10 when they need them (console-agent.py): the
 	# process reaches guest memory only if it is shared.
 	base_args+=(-object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem)
 	agent_args+=(--rvdev "$(rvdev_binary)")

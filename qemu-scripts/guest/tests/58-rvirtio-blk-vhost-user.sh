@@ -5,8 +5,9 @@
 # root port (console-agent.py starts it): the driver reads the device's
 # known data (blk-pattern.py's host pattern over the whole disk), reads back
 # what it wrote without touching the sectors around it, and lets the device
-# go when the host unplugs it. The device
-# answers correctly here; it is the base of the tests of a device that lies.
+# go when the host unplugs it. Then a second device whose every status byte
+# is garbage (rvdev --lie status-garbage): reads and writes must fail with
+# an I/O error, never succeed, and the device must still go when unplugged.
 #
 # The driver comes from rvirtio.blk_driver= (blk.sh).
 . /lib/rvirtio/ktap.sh
@@ -56,6 +57,41 @@ gone() {
 	[ ! -e "/sys/bus/virtio/devices/$v" ] && ! has_disk
 }
 ktap_check unplugged blk_wait 60 gone
+
+# --- A device that lies: every status byte is garbage ------------------------
+# The driver must report each request as failed (EIO), never as read, and
+# neither hang nor splat; the host can still unplug the device.
+before=$(ls /sys/block)
+echo 'RVIRTIO-VDEV {"id": "vdblk1", "kind": "blk", "bus": "rp10", "args": ["--lie", "status-garbage"]}'
+new_disk() {
+	local b
+	for b in /sys/block/vd*; do
+		echo "$before" | grep -qx "${b##*/}" || { echo "${b##*/}"; return 0; }
+	done
+	return 1
+}
+blk_wait 60 new_disk >/dev/null || blk_bail lying_device_plugged "no new disk 30 s after the plug request"
+d=$(new_disk)
+ktap_ok lying_device_plugged
+echo "# the lying device is $d"
+read_fails() {
+	local out
+	if out=$(dd if="/dev/$d" of=/dev/null bs=4096 count=1 iflag=direct 2>&1); then
+		echo "a read succeeded on a device whose status is garbage: $out"
+		return 1
+	fi
+	echo "$out" | grep -q "Input/output error" || { echo "not an I/O error (EIO): $out"; return 1; }
+}
+ktap_check garbage_status_fails_the_read read_fails
+write_fails() {
+	! dd if=/dev/zero of="/dev/$d" bs=4096 count=1 oflag=direct 2>/dev/null
+}
+ktap_check garbage_status_fails_the_write write_fails
+echo 'RVIRTIO-HOST {"execute": "device_del", "arguments": {"id": "vdblk1"}}'
+lying_gone() {
+	[ ! -e "/sys/block/$d" ]
+}
+ktap_check lying_device_unplugged blk_wait 60 lying_gone
 ktap_check rmmod rmmod "$BLK_DRIVER"
 ktap_check no_splat sh -c "! dmesg | grep -E 'BUG|WARNING|Oops|KASAN|refcount_t|hung_task'"
 ktap_end
