@@ -514,10 +514,14 @@ fi
 
 # --- Rounds ------------------------------------------------------------------
 
+# round_order ROUND: the drivers in ROUND's order, C first in odd rounds, so
+# that a drift in the host's load does not always favour the same driver.
+round_order() {
+	if [ $(($1 % 2)) = 0 ]; then echo "rust c"; else echo "c rust"; fi
+}
+
 for r in $(seq "$rounds"); do
-	order="c rust"
-	[ $((r % 2)) = 0 ] && order="rust c"
-	for d in $order; do
+	for d in $(round_order $r); do
 		echo "rvirtio: bench round $r/$rounds: $d"
 		switch_to $d $bench_dev
 		[ $r = 1 ] && queue_info $d
@@ -533,9 +537,7 @@ rmmod virtio_blk || bench_error "rmmod virtio_blk failed"
 
 net_setup
 for r in $(seq "$rounds"); do
-	order="c rust"
-	[ $((r % 2)) = 0 ] && order="rust c"
-	for d in $order; do
+	for d in $(round_order $r); do
 		echo "rvirtio: bench round $r/$rounds: network, $d"
 		net_switch_to $d $net_dev
 		net_jobs $d $r

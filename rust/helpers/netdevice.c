@@ -117,11 +117,6 @@ __rust_helper void rust_helper_netif_tx_disable(struct net_device *dev)
 	netif_tx_disable(dev);
 }
 
-__rust_helper void rust_helper_netdev_tx_sent_queue(struct netdev_queue *queue, unsigned int bytes)
-{
-	netdev_tx_sent_queue(queue, bytes);
-}
-
 __rust_helper void rust_helper_netdev_tx_completed_queue(struct netdev_queue *queue,
 							 unsigned int pkts, unsigned int bytes)
 {

@@ -367,12 +367,6 @@ impl TxQueue {
         unsafe { bindings::netif_tx_wake_queue(self.as_raw()) }
     }
 
-    /// Byte queue limits: `bytes` were given to the device (`netdev_tx_sent_queue()`).
-    pub fn sent(&self, bytes: u32) {
-        // SAFETY: The queue is valid.
-        unsafe { bindings::netdev_tx_sent_queue(self.as_raw(), bytes) }
-    }
-
     /// Byte queue limits: `packets` packets of `bytes` bytes were sent
     /// (`netdev_tx_completed_queue()`); may wake the queue.
     pub fn completed(&self, packets: u32, bytes: u32) {
