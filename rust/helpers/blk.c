@@ -28,6 +28,16 @@ __rust_helper unsigned short rust_helper_queue_max_discard_segments(const struct
 	return queue_max_discard_segments(q);
 }
 
+__rust_helper int rust_helper_blk_validate_block_size(unsigned long bsize)
+{
+	return blk_validate_block_size(bsize);
+}
+
+__rust_helper enum mq_rq_state rust_helper_blk_mq_rq_state(struct request *rq)
+{
+	return blk_mq_rq_state(rq);
+}
+
 __rust_helper unsigned short rust_helper_req_get_ioprio(struct request *req)
 {
 	return req_get_ioprio(req);

@@ -58,6 +58,8 @@
 //!   ([`Request::map_sg`]) and ending it with any status ([`Request::end`]).
 //! - [`HwQueue`]: the hardware queue a request is queued on, which a driver stops when its
 //!   device is full; [`RequestQueue::start_stopped_hw_queues`] restarts it.
+//! - A timeout handler ([`Operations::timeout`]) for a device that stops answering; it sees
+//!   what a timed-out request asks for ([`TimedOut`]), not the request.
 //! - Hardware queues mapped to CPUs from a device's interrupt affinity
 //!   ([`TagSet::with_affinity`]).
 //! - Queue limits, a parent device, the disk's major and minors, its sysfs attributes, the
@@ -74,6 +76,6 @@ mod operations;
 mod request;
 mod tag_set;
 
-pub use operations::{HwQueue, Operations};
+pub use operations::{HwQueue, Operations, TimedOut, TimeoutAction};
 pub use request::{Command, DiscardRange, Request, RequestQueue};
 pub use tag_set::TagSet;

@@ -422,14 +422,13 @@ impl<T: Operations> GenDiskBuilder<T> {
         self
     }
 
-    /// Validate block size by verifying that it is between 512 and `PAGE_SIZE`,
-    /// and that it is a power of two.
+    /// Validates a block size as the block layer does (`blk_validate_block_size()`): a power
+    /// of two from 512 to the largest block size the kernel supports (the page size, or 64 KiB
+    /// with transparent huge pages).
     pub fn validate_block_size(size: u32) -> Result {
-        if !(512..=bindings::PAGE_SIZE as u32).contains(&size) || !size.is_power_of_two() {
-            Err(error::code::EINVAL)
-        } else {
-            Ok(())
-        }
+        let size = usize::try_from(size).map_err(|_| error::code::EINVAL)?;
+        // SAFETY: `blk_validate_block_size()` only checks the number.
+        error::to_result(unsafe { bindings::blk_validate_block_size(size) })
     }
 
     /// Set the logical block size of the device to be built.

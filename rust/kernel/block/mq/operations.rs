@@ -106,6 +106,72 @@ pub trait Operations: Sized + 'static {
     fn poll() -> bool {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// Called when a request the driver took has not ended within the queue's timeout
+    /// (`/sys/block/<disk>/queue/io_timeout`, 30 seconds by default), in
+    /// process context (the block layer's timeout work); it may sleep.
+    ///
+    /// The driver finds out why: an interrupt that was lost (the request may have ended while
+    /// the handler ran), or a device that stopped answering, which it resets so that every
+    /// request it held ends. [`TimeoutAction::ResetTimer`] gives the request another period;
+    /// [`TimeoutAction::Done`] says that it ended or will end without one.
+    ///
+    /// The request itself is not lent to the handler (the device may still be writing to its
+    /// data): [`TimedOut`] only says what it asked for. Without this method the block layer
+    /// restarts the timer of a request that timed out, forever.
+    fn timeout(
+        hw_queue: &HwQueue,
+        queue_data: ForeignBorrowed<'_, Self::QueueData>,
+        rq: &TimedOut<'_, Self>,
+    ) -> TimeoutAction {
+        let _ = (hw_queue, queue_data, rq);
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// What a driver's [`Operations::timeout`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutAction {
+    /// The request ended, or the driver will end it without another timeout period
+    /// (`BLK_EH_DONE`).
+    Done,
+    /// The request is given another timeout period (`BLK_EH_RESET_TIMER`).
+    ResetTimer,
+}
+
+/// A request that timed out, as [`Operations::timeout`] sees it: what it asks for, but not
+/// its driver data, which the device may still be writing.
+pub struct TimedOut<'a, T: Operations>(&'a Request<T>);
+
+impl<T: Operations> TimedOut<'_, T> {
+    /// What the request asks for.
+    pub fn command(&self) -> super::Command {
+        self.0.command()
+    }
+
+    /// The first sector the request reads or writes.
+    pub fn sector(&self) -> u64 {
+        self.0.sector()
+    }
+
+    /// The number of sectors left to transfer.
+    pub fn sectors(&self) -> u32 {
+        self.0.sectors()
+    }
+
+    /// The request queue the request belongs to.
+    pub fn queue(&self) -> &super::RequestQueue<T> {
+        self.0.queue()
+    }
+
+    /// Whether the request ended (or is being completed) since it timed out: a handler that
+    /// found it among the buffers its device had used and completed it.
+    pub fn has_ended(&self) -> bool {
+        // SAFETY: The request is valid (held by the timeout work); its state is read with
+        // `READ_ONCE()`.
+        let state = unsafe { bindings::blk_mq_rq_state(self.0.as_raw()) };
+        state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT
+    }
 }
 
 /// A vtable for blk-mq to interact with a block device driver.
@@ -244,6 +310,38 @@ impl<T: Operations> OperationsVTable<T> {
         T::complete(aref);
     }
 
+    /// Called by blk-mq for a request that timed out (`blk_mq_rq_timed_out()`).
+    ///
+    /// # Safety
+    ///
+    /// `rq` must be a started request of a queue of driver `T`, which the caller holds a
+    /// reference to (`blk_mq_find_and_get_req()`) under a usage reference of its queue, as the
+    /// timeout work does.
+    unsafe extern "C" fn timeout_callback(
+        rq: *mut bindings::request,
+    ) -> bindings::blk_eh_timer_return {
+        // SAFETY: `rq` is valid and held (safety requirements), so its hardware context and
+        // queue are valid; the driver is only given what the block layer set before the
+        // request was queued (`TimedOut`), never the driver data or the request's reference.
+        let (hctx, queue_data, request) = unsafe {
+            (
+                (*rq).mq_hctx,
+                (*(*rq).q).queuedata,
+                &*rq.cast::<Request<T>>(),
+            )
+        };
+        // SAFETY: `queuedata` comes from `into_foreign()` in `GenDiskBuilder::build` and is
+        // only taken back after `del_gendisk()`, which cancels the timeout work
+        // (`blk_sync_queue()`) that calls this.
+        let queue_data = unsafe { T::QueueData::borrow(queue_data) };
+        // SAFETY: The hardware context of a started request is valid while it is held.
+        let hw_queue = unsafe { HwQueue::from_raw(hctx) };
+        match T::timeout(hw_queue, queue_data, &TimedOut(request)) {
+            TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
+            TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
+        }
+    }
+
     /// This function is called by the C kernel. A pointer to this function is
     /// installed in the `blk_mq_ops` vtable for the driver.
     ///
@@ -366,7 +464,11 @@ impl<T: Operations> OperationsVTable<T> {
         put_budget: None,
         set_rq_budget_token: None,
         get_rq_budget_token: None,
-        timeout: None,
+        timeout: if T::HAS_TIMEOUT {
+            Some(Self::timeout_callback)
+        } else {
+            None
+        },
         poll: if T::HAS_POLL {
             Some(Self::poll_callback)
         } else {
