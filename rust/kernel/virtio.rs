@@ -239,6 +239,15 @@ impl Device<device::Bound> {
         unsafe { CStr::from_char_ptr(bindings::virtio_bus_name(self.as_raw())) }
     }
 
+    /// Whether the device asks to be reset (`DEVICE_NEEDS_RESET` in its status): it hit an
+    /// error it cannot recover from, and uses none of its queues until it is reset. Devices
+    /// announce it with a configuration change.
+    pub fn needs_reset(&self) -> bool {
+        // SAFETY: The device is bound, so its transport's `config` operations are valid.
+        let status = unsafe { bindings::virtio_get_status(self.as_raw()) };
+        u32::from(status) & bindings::VIRTIO_CONFIG_S_NEEDS_RESET != 0
+    }
+
     /// The largest buffer the transport can map for the device (`virtio_max_dma_size()`).
     pub fn max_dma_size(&self) -> usize {
         // SAFETY: The device is bound.
@@ -796,7 +805,7 @@ impl<T: Driver + 'static> Adapter<T> {
         unsafe { (*vdev).priv_ = core::ptr::null_mut() };
 
         let ret = from_result(|| {
-            let data = try_pin_init!(DriverData {
+            let data = try_pin_init!(DriverData::<T::Data<'_>> {
                 // SAFETY: `slot` is valid for writing; the work item is initialised before
                 // anything can queue it.
                 config_work <- Opaque::ffi_init(|slot| unsafe {
@@ -809,7 +818,19 @@ impl<T: Driver + 'static> Adapter<T> {
                     )
                 }),
                 vdev,
-                data <- T::probe(dev),
+                // A device that failed during probe (its queues were reset, see
+                // `Notifier::fail_device`) is not made ready: the virtio core would otherwise
+                // make a reset device ready.
+                data <- T::probe(dev).pin_chain(|_| {
+                    // SAFETY: `dev` is being probed, under the device lock; its `priv` is null
+                    // or set by `Builder::find`.
+                    if unsafe { virtqueue::failed(dev.as_raw()) } {
+                        dev_err!(dev.as_ref(), "device failed during probe\n");
+                        Err(EIO)
+                    } else {
+                        Ok(())
+                    }
+                }),
                 _pin: PhantomPinned,
             });
 

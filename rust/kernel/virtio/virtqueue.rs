@@ -32,9 +32,13 @@
 //!   every queue dead, waits for an RCU grace period (every ring operation and callback runs
 //!   inside an RCU read-side critical section, so none is running after it), resets the
 //!   device, takes back every buffer the device still held and drops it (in process context,
-//!   without any lock held), deletes the queues, and drops the callbacks. Handles a driver
-//!   keeps after that ([`Virtqueue`], [`Notifier`]) stay valid objects whose operations fail
-//!   with `ENODEV`; dropping them never touches the device.
+//!   holding only the device's reset lock), deletes the queues, and drops the callbacks.
+//!   Handles a driver keeps after that ([`Virtqueue`], [`Notifier`]) stay valid objects whose
+//!   operations fail with `ENODEV`; dropping them never touches the device.
+//! - **A device that fails is stopped, not trusted.** [`Notifier::fail_device`] does the first
+//!   half of the teardown while the driver stays bound: a driver whose device stopped answering
+//!   or asked to be reset gets every buffer back (and can end what was waiting on it) and
+//!   refuses new work with `ENODEV` until it is unbound.
 
 use super::{
     sg::{
@@ -281,6 +285,24 @@ struct Slot {
     handler: Atomic<*mut c_void>,
     handler_vtable: Atomic<*mut HandlerVTable>,
     bad_length_seen: Atomic<bool>,
+    // Shared by the queues of the device.
+    reset: Arc<ResetState>,
+}
+
+/// What the queues of one device share: the lock that keeps [`Notifier::fail_device`] and the
+/// teardown apart, and what they did.
+#[pin_data]
+struct ResetState {
+    #[pin]
+    state: kernel::sync::Mutex<ResetFlags>,
+}
+
+#[derive(Default)]
+struct ResetFlags {
+    /// The device was reset and its queues drained by [`Notifier::fail_device`].
+    failed: bool,
+    /// The queues were torn down: the queue set is gone.
+    torn_down: bool,
 }
 
 // SAFETY: The pointers are only dereferenced as the type invariants allow; the handler is
@@ -378,6 +400,44 @@ impl Notifier {
         self.with(true, |vq| unsafe { bindings::virtqueue_is_broken(vq) })
     }
 
+    /// Fails the device: every queue of the device is marked dead (ring operations fail with
+    /// `ENODEV` from now on, callbacks are ignored), the device is reset, and every buffer it
+    /// held is taken back and dropped, here, as at teardown. The device stays bound; its
+    /// driver unbinds as usual, and a probe during which this happened fails.
+    ///
+    /// For a device that stopped answering (a request timed out) or asked to be reset
+    /// (`DEVICE_NEEDS_RESET`); the virtio core cannot bring the queues back, so the driver
+    /// reports the device as failed. Returns `false` if the device was failed already or is
+    /// being removed.
+    ///
+    /// Sleeps (it waits for an RCU grace period and for the device to reset): call it from
+    /// process context, outside any ring session, lock or callback of the device's queues; the
+    /// buffers' owners are dropped on this thread.
+    pub fn fail_device(&self) -> bool {
+        kernel::task::might_sleep();
+        let slot = &*self.0;
+        let mut flags = slot.reset.state.lock();
+        if flags.failed || flags.torn_down {
+            return false;
+        }
+        let vdev = slot.dev.as_raw();
+        // SAFETY: `slot.dev` is a valid device (reference counted). The teardown sets
+        // `torn_down` under this lock before it frees the set and clears `priv`, so a set
+        // found here is valid while the lock is held; `priv` belongs to this abstraction while
+        // a driver that uses it is bound, and a queue handle exists only once `find` set it.
+        let set = unsafe { (*vdev).priv_ }.cast::<QueueSet>();
+        if set.is_null() {
+            return false;
+        }
+        // SAFETY: As above.
+        let entries = unsafe { &(*set).entries };
+        // SAFETY: The set's queues are valid (not torn down, see above), and this lock keeps
+        // the teardown away until they are drained.
+        unsafe { stop_and_drain(vdev, entries) };
+        flags.failed = true;
+        true
+    }
+
     /// Calls the queue's handler, if one is set and the queue is alive.
     fn call_handler(&self) {
         let guard = rcu::read_lock();
@@ -424,6 +484,13 @@ impl<T: Token> Used<'_, T> {
     /// The context the buffer was added with ([`Virtqueue::add_ctx`]); 0 if none.
     pub fn ctx(&self) -> usize {
         self.ctx
+    }
+
+    /// The number of bytes the device says it wrote, as it said it: not checked against the
+    /// buffer (see [`Used::into_parts`] for a length to use as one). For a driver that knows
+    /// how much the device had to write, to refuse a buffer the device did not fill.
+    pub fn reported_len(&self) -> u32 {
+        self.len
     }
 
     /// The buffer, with the number of bytes the device wrote into it: `EIO` if the device
@@ -877,6 +944,7 @@ pub struct Builder<'a, 'c> {
     dev: &'a Device<device::Core<'c>>,
     set: KBox<QueueSet>,
     id: u64,
+    reset: Arc<ResetState>,
 }
 
 impl<'a, 'c> Builder<'a, 'c> {
@@ -891,6 +959,12 @@ impl<'a, 'c> Builder<'a, 'c> {
                 GFP_KERNEL,
             )?,
             id: NEXT_SET_ID.fetch_add(1, Relaxed),
+            reset: Arc::pin_init(
+                pin_init!(ResetState {
+                    state <- kernel::new_mutex!(ResetFlags::default()),
+                }),
+                GFP_KERNEL,
+            )?,
         })
     }
 
@@ -910,6 +984,7 @@ impl<'a, 'c> Builder<'a, 'c> {
                 handler: Atomic::new(ptr::null_mut()),
                 handler_vtable: Atomic::new(ptr::null_mut()),
                 bad_length_seen: Atomic::new(false),
+                reset: self.reset.clone(),
             },
             GFP_KERNEL,
         )?;
@@ -1079,6 +1154,53 @@ extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
     }
 }
 
+/// Whether the queues of `vdev` were failed with [`Notifier::fail_device`].
+///
+/// # Safety
+///
+/// `vdev` must be a valid device under its device lock (in a bus callback), whose `priv`, if
+/// not null, is set by [`Builder::find`].
+pub(crate) unsafe fn failed(vdev: *mut bindings::virtio_device) -> bool {
+    // SAFETY: By the safety requirements `vdev` is valid, and the set in `priv` cannot be torn
+    // down while the device lock is held.
+    let set = unsafe { (*vdev).priv_ }.cast::<QueueSet>();
+    if set.is_null() {
+        return false;
+    }
+    // SAFETY: As above.
+    let entries = unsafe { &(*set).entries };
+    entries
+        .first()
+        .is_some_and(|e| e.notifier.0.reset.state.lock().failed)
+}
+
+/// Marks every queue of `vdev` dead, waits for an RCU grace period (no ring operation or
+/// callback runs after it), resets the device and drops the buffers it held.
+///
+/// # Safety
+///
+/// `vdev` must be a valid device in process context whose queues are `entries`, valid (not
+/// deleted), and that nothing else drains or resets meanwhile.
+unsafe fn stop_and_drain(vdev: *mut bindings::virtio_device, entries: &KVec<Entry>) {
+    for entry in entries.iter() {
+        // ORDERING: The grace period below orders this with every read-side section.
+        entry.notifier.0.alive.store(false, Relaxed);
+    }
+    // No ring operation, callback handler or `set_callback` is running after this, and none
+    // will find a queue alive.
+    rcu::synchronize_rcu();
+
+    // SAFETY: `vdev` is valid. The device uses no buffer after the reset.
+    unsafe { bindings::virtio_reset_device(vdev) };
+
+    for entry in entries.iter() {
+        let vq = entry.notifier.0.vq.load(Relaxed);
+        // SAFETY: `vq` is a valid queue of `vdev` (safety requirements), made for the drain's
+        // token type; the device is reset and nothing else uses the queue (it is dead).
+        unsafe { (entry.drain)(vq) };
+    }
+}
+
 /// Tears down the queues of a device, if it has any, and resets it (device removal, or a probe
 /// that failed).
 ///
@@ -1100,25 +1222,13 @@ pub(crate) unsafe fn teardown(vdev: *mut bindings::virtio_device) {
     }
     // SAFETY: A non-null `priv` is the set `Builder::find` leaked; it is freed below only.
     let entries = unsafe { &(*set).entries };
+    // Keeps `fail_device` away: it finds the set torn down once this is released.
+    let reset = entries.first().map(|e| e.notifier.0.reset.clone());
+    let mut flags = reset.as_ref().map(|r| r.state.lock());
 
-    for entry in entries.iter() {
-        // ORDERING: The grace period below orders this with every read-side section.
-        entry.notifier.0.alive.store(false, Relaxed);
-    }
-    // No ring operation, callback handler or `set_callback` is running after this, and none
-    // will find a queue alive.
-    rcu::synchronize_rcu();
-
-    // SAFETY: `vdev` is valid. The device uses no buffer after the reset.
-    unsafe { bindings::virtio_reset_device(vdev) };
-
-    for entry in entries.iter() {
-        let vq = entry.notifier.0.vq.load(Relaxed);
-        // SAFETY: `vq` is a valid queue of `vdev` (it existed, as the set is in `priv` only
-        // once `virtio_find_vqs()` succeeded), made for the drain's token type; the device is
-        // reset and nothing else uses the queue (it is dead).
-        unsafe { (entry.drain)(vq) };
-    }
+    // SAFETY: The queues are valid (the set is `priv`) and nothing else drains them: a
+    // `fail_device` that did already left nothing, and none can start while the lock is held.
+    unsafe { stop_and_drain(vdev, entries) };
 
     // SAFETY: `vdev` is valid, its queues were created by `virtio_find_vqs()` and are no
     // longer used by anyone; callbacks cannot run after they are deleted.
@@ -1127,8 +1237,13 @@ pub(crate) unsafe fn teardown(vdev: *mut bindings::virtio_device) {
         (*vdev).priv_ = ptr::null_mut();
     }
 
+    if let Some(flags) = flags.as_mut() {
+        flags.torn_down = true;
+    }
+    drop(flags);
+
     // SAFETY: `set` comes from `KBox::into_raw` in `Builder::find`; nothing refers to it
-    // since `priv` was cleared and the queues deleted.
+    // since `priv` was cleared and the queues deleted, and `fail_device` sees it torn down.
     let set = unsafe { KBox::from_raw(set) };
     for entry in set.entries.iter() {
         if let Some((data, vtable)) = entry.notifier.0.take_handler() {
