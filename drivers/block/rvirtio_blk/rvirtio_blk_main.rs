@@ -68,7 +68,9 @@ use rust_kernel::{
             HwQueue,
             Request,
             RequestQueue,
-            TagSet, //
+            TagSet,
+            TimedOut,
+            TimeoutAction, //
         },
     },
     ida::Ida,
@@ -117,6 +119,9 @@ const PART_BITS: u32 = 4;
 /// The most segments a request may have whatever the device says (C's
 /// `VIRTIO_BLK_MAX_SG_ELEMS - 2`: the header and the status take two descriptors).
 const MAX_SG_ELEMS: u32 = 32768 - 2;
+
+/// The smallest segment size limit the block layer accepts (`BLK_MIN_SEGMENT_SIZE`).
+const MIN_SEGMENT_SIZE: u32 = 4096;
 
 /// The most ranges of a discard request the block layer handles (`MAX_DISCARD_SEGMENTS`).
 const MAX_DISCARD_SEGMENTS: u32 = 256;
@@ -167,6 +172,11 @@ struct ReqQueue {
 struct Shared {
     queues: KVec<Pin<KBox<ReqQueue>>>,
     little_endian: bool,
+    /// Whether a used length that does not cover the data fails the request (virtio 1.0
+    /// devices; see `fill_checked`).
+    check_used_len: bool,
+    /// A short used length was logged.
+    short_len_seen: Atomic<bool>,
     /// The device while it is bound (for `cache_type`).
     device: virtio::BoundDevice,
 }
@@ -178,20 +188,25 @@ impl Shared {
     }
 }
 
-impl virtio::Callback for Shared {
-    fn callback(&self, queue: &virtio::Called<'_>) {
-        let Some(q) = self.queues.get(queue.index()) else {
-            return;
-        };
-        let mut vq = q.vq.lock();
+impl Shared {
+    /// Completes the requests the device returned on `queue`; returns whether there were any.
+    fn reap(&self, queue: &ReqQueue) -> bool {
+        let mut vq = queue.vq.lock();
         let Ok(mut ring) = vq.ring() else {
-            return;
+            return false;
         };
         let mut last: Option<ARef<Request<BlkOps>>> = None;
+        let mut any = false;
         loop {
             ring.disable_cb();
             while let Some(used) = ring.get_buf() {
-                if let Some(done) = last.replace(used.into_token().into_request()) {
+                any = true;
+                let len = used.reported_len();
+                let mut rq = used.into_token().into_request();
+                if self.check_used_len {
+                    self.fill_checked(&mut rq, len);
+                }
+                if let Some(done) = last.replace(rq) {
                     Request::complete(done);
                 }
             }
@@ -200,10 +215,65 @@ impl virtio::Callback for Shared {
             }
         }
         drop(ring);
+        drop(vq);
         if let Some(done) = last {
             // The queue may be stopped waiting for room in the ring: there is now.
             done.queue().start_stopped_hw_queues(true);
             Request::complete(done);
+        }
+        any
+    }
+
+    /// Fails a request whose used length does not cover the data the device had to write (a
+    /// read's), or goes beyond what it was lent. The virtio specification (2.7.8) lets the
+    /// driver rely on the first `len` bytes only, so data the device did not say it wrote is
+    /// not reported as read. The status byte is not required to be counted (devices differ;
+    /// its value, preset to an error, decides). Legacy devices set the length wrongly often
+    /// enough that the specification advises ignoring it; C's virtio_blk ignores it for every
+    /// device.
+    fn fill_checked(&self, rq: &mut ARef<Request<BlkOps>>, len: u32) {
+        let data = if rq.command().is_read() {
+            rq.bytes()
+        } else {
+            0
+        };
+        if len >= data && len - data <= 1 {
+            return;
+        }
+        if let Ok(mut d) = Request::data_mut(rq) {
+            d.status = [status::IOERR];
+        }
+        if !self.short_len_seen.xchg(true, Relaxed) {
+            let _ = self.device.with(|dev| {
+                dev_warn!(
+                    dev.as_ref(),
+                    "device reported {len} bytes written for {data} bytes of data; request \
+                     failed (reported once)\n"
+                )
+            });
+        }
+    }
+
+    /// Resets a device that cannot be trusted any more: every request it held ends with an
+    /// I/O error, and the requests that follow fail at once (the queues refuse them).
+    fn fail(&self, queue: &RequestQueue<BlkOps>, why: core::fmt::Arguments<'_>) {
+        let Some(q) = self.queues.first() else {
+            return;
+        };
+        if q.notifier.fail_device() {
+            let _ = self
+                .device
+                .with(|dev| dev_err!(dev.as_ref(), "{why}: device reset, its requests failed\n"));
+        }
+        // Requests waiting for room in a full ring would wait for ever: let them fail.
+        queue.start_stopped_hw_queues(true);
+    }
+}
+
+impl virtio::Callback for Shared {
+    fn callback(&self, queue: &virtio::Called<'_>) {
+        if let Some(q) = self.queues.get(queue.index()) {
+            self.reap(q);
         }
     }
 }
@@ -342,6 +412,34 @@ impl mq::Operations for BlkOps {
         }
     }
 
+    /// A request the device did not return in time. C's virtio_blk has no handler and waits
+    /// for ever; a device that lost a request, or stopped, is reset here instead.
+    fn timeout(
+        hw_queue: &HwQueue,
+        shared: ArcBorrow<'_, Shared>,
+        rq: &TimedOut<'_, Self>,
+    ) -> TimeoutAction {
+        // An interrupt may have been lost: the request may be among the buffers the device
+        // returned.
+        if let Ok(queue) = shared.queue(hw_queue) {
+            shared.reap(queue);
+        }
+        if rq.has_ended() {
+            return TimeoutAction::Done;
+        }
+        shared.fail(
+            rq.queue(),
+            format_args!(
+                "{:?} request (sector {}, {} sectors) timed out",
+                rq.command(),
+                rq.sector(),
+                rq.sectors()
+            ),
+        );
+        // Ended by the reset, or by the teardown if the device is being removed.
+        TimeoutAction::Done
+    }
+
     fn complete(rq: ARef<Request<Self>>) {
         let result = match rq.data().status[0] {
             status::OK => Ok(()),
@@ -429,6 +527,7 @@ static ATTRIBUTES: [Attribute<BlkOps>; 2] = [
 /// requests in flight complete normally). Its index is kept until the disk is released.
 struct Disk {
     gendisk: GenDisk<BlkOps>,
+    shared: Arc<Shared>,
 }
 
 #[pin_data]
@@ -454,7 +553,17 @@ fn read_limits(dev: &virtio::Device<Bound>) -> Result<Limits> {
 
     let mut max_size = u32::try_from(dev.max_dma_size()).unwrap_or(u32::MAX);
     if dev.has_feature(f::SIZE_MAX) {
-        max_size = max_size.min(c(config::SIZE_MAX)?);
+        let v = c(config::SIZE_MAX)?;
+        // 0 leaves the block layer's default, as in C; a limit below the block layer's
+        // minimum makes it refuse the limits with a warning (C passes it on).
+        if v != 0 && v < MIN_SEGMENT_SIZE {
+            dev_err!(
+                d,
+                "segment size limit {v} below the block layer's minimum\n"
+            );
+            return Err(EINVAL);
+        }
+        max_size = max_size.min(v);
     }
 
     let mut lbs = block::SECTOR_SIZE;
@@ -556,6 +665,32 @@ fn write_cache(dev: &virtio::Device<Bound>) -> Result<bool> {
     }
 }
 
+/// The largest capacity a disk can have: its size in bytes must fit in `loff_t`, the size of
+/// its block device inode.
+const MAX_CAPACITY: u64 = i64::MAX as u64 >> block::SECTOR_SHIFT;
+
+/// The device's capacity in 512-byte sectors, checked: one the block layer cannot represent
+/// is refused (C takes it, and the disk's size in bytes wraps negative); one that is not a
+/// whole number of logical blocks is rounded down, as the block layer cannot read a partial
+/// block.
+fn read_capacity(dev: &virtio::Device<Bound>, lbs: u32) -> Result<u64> {
+    let sectors = dev.read_config(|cfg| cfg.read(config::CAPACITY))?;
+    if sectors > MAX_CAPACITY {
+        dev_err!(dev.as_ref(), "capacity of {sectors} sectors out of range\n");
+        return Err(EINVAL);
+    }
+    let per_block = u64::from(lbs >> block::SECTOR_SHIFT).max(1);
+    let whole = sectors - sectors % per_block;
+    if whole != sectors {
+        dev_warn!(
+            dev.as_ref(),
+            "capacity of {sectors} sectors is not a whole number of {lbs}-byte blocks; \
+             using {whole}\n"
+        );
+    }
+    Ok(whole)
+}
+
 /// Logs the capacity as C does: `[vda] 131072 512-byte logical blocks (67.1 MB/64.0 MiB)`.
 fn log_capacity(dev: &virtio::Device<Bound>, name: &CStr, sectors: u64, lbs: u32, resize: bool) {
     let blocks = sectors.div_ceil(u64::from(lbs >> block::SECTOR_SHIFT).max(1));
@@ -618,6 +753,8 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
         Shared {
             queues,
             little_endian: bound.is_little_endian(),
+            check_used_len: dev.has_feature(virtio::features::VERSION_1),
+            short_len_seen: Atomic::new(false),
             device: bound.bound_handle()?,
         },
         GFP_KERNEL,
@@ -638,7 +775,7 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
 
     let limits = read_limits(bound)?;
     let lbs = limits.get_logical_block_size();
-    let capacity = dev.read_config(|cfg| cfg.read(config::CAPACITY))?;
+    let capacity = read_capacity(bound, lbs)?;
     let geometry = if dev.has_feature(f::GEOMETRY) {
         Some(dev.read_config(|cfg| Geometry {
             cylinders: cfg.read(config::CYLINDERS),
@@ -676,11 +813,11 @@ fn setup(dev: &virtio::Device<Core<'_>>) -> Result<Disk> {
         .build(
             format_args!("vd{}", block::DiskLetters(name_index)),
             tagset,
-            shared,
+            shared.clone(),
             Some(d),
         )?;
     log_capacity(bound, gendisk.name(), capacity, lbs, false);
-    Ok(Disk { gendisk })
+    Ok(Disk { gendisk, shared })
 }
 
 impl virtio::Driver for RvirtioBlk {
@@ -716,16 +853,19 @@ impl virtio::Driver for RvirtioBlk {
         let Some(disk) = guard.as_ref() else {
             return;
         };
+        if dev.needs_reset() {
+            disk.shared
+                .fail(disk.gendisk.queue(), format_args!("device needs a reset"));
+            return;
+        }
         let lbs = match read_limits(dev) {
             Ok(lim) => lim.get_logical_block_size(),
             Err(_) => block::SECTOR_SIZE,
         };
-        match dev.read_config(|cfg| cfg.read(config::CAPACITY)) {
-            Ok(capacity) => {
-                log_capacity(dev, disk.gendisk.name(), capacity, lbs, true);
-                disk.gendisk.set_capacity_and_notify(capacity);
-            }
-            Err(e) => dev_err!(dev.as_ref(), "reading the capacity failed: {e:?}\n"),
+        // A capacity out of range was reported by `read_capacity`; the disk keeps its size.
+        if let Ok(capacity) = read_capacity(dev, lbs) {
+            log_capacity(dev, disk.gendisk.name(), capacity, lbs, true);
+            disk.gendisk.set_capacity_and_notify(capacity);
         }
     }
 }
