@@ -110,13 +110,39 @@ resolve_kdir() {
 	fi
 }
 
-# rvdev_binary: builds (cargo, --locked, release) the vhost-user device of
+# rvdev_patched_crates CARGO: the crates qemu-scripts/vdev patches, as
+# published (fetched --locked through qemu-scripts/vdev/upstream/), unpacked
+# into build/tools/vdev-patched/NAME-VERSION with
+# qemu-scripts/vdev/patches/NAME-VERSION.patch applied; redone when a patch
+# changes.
+rvdev_patched_crates() {
+	local cargo=$1 out=$RVIRTIO_TOP/build/tools/vdev-patched p name crate sum
+	"$cargo" fetch --quiet --locked \
+		--manifest-path "$RVIRTIO_TOP/qemu-scripts/vdev/upstream/Cargo.toml" >&2 ||
+		die "fetching the crates of qemu-scripts/vdev/upstream failed"
+	mkdir -p "$out"
+	for p in "$RVIRTIO_TOP"/qemu-scripts/vdev/patches/*.patch; do
+		name=$(basename "$p" .patch)
+		sum=$(sha256sum <"$p")
+		[ "$(cat "$out/$name/.rvirtio-patch" 2>/dev/null)" != "$sum" ] || continue
+		crate=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$name.crate" 2>/dev/null |
+			head -n 1)
+		[ -n "$crate" ] || die "$name.crate not in cargo's cache after the fetch"
+		rm -rf "${out:?}/$name"
+		tar -xzf "$crate" -C "$out" || die "unpacking $crate failed"
+		patch -s -d "$out/$name" -p1 <"$p" || die "$p does not apply"
+		echo "$sum" >"$out/$name/.rvirtio-patch"
+	done
+}
+
+# rvdev_binary: builds (cargo, --locked, release) the vhost-user devices of
 # the tests, qemu-scripts/vdev/, into build/tools, and prints its path.
 rvdev_binary() {
 	local dir=$RVIRTIO_TOP/build/tools cargo
 	cargo=$(command -v cargo || true)
 	[ -n "$cargo" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo=$HOME/.cargo/bin/cargo
 	[ -n "$cargo" ] || die "cargo not found: run qemu-scripts/setup.sh"
+	rvdev_patched_crates "$cargo"
 	"$cargo" build --quiet --locked --release \
 		--manifest-path "$RVIRTIO_TOP/qemu-scripts/vdev/Cargo.toml" \
 		--target-dir "$dir/vdev-target" >&2 ||

@@ -25,6 +25,8 @@ APT_PACKAGES=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	# VM and the userspace the tests run in it.
 	qemu-system-x86 busybox-static e2fsprogs util-linux ethtool
+	# Applying qemu-scripts/vdev/patches to the crates they patch.
+	patch
 	# The network tests' namespace, tap device and peer (netns.sh, rvnet.c).
 	iproute2
 	# A static fio built from Debian's source package (fio.sh).
