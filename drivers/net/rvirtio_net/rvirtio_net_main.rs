@@ -434,7 +434,9 @@ impl Poll for ReceiveQueue {
                 match this.receive(&mut ring, pool, rx, used) {
                     Ok((skb, len)) => {
                         received += 1;
-                        bytes += u64::from(skb.len());
+                        // The frame as the device gave it, Ethernet header included (as C
+                        // counts it), not what is left after `eth_type_trans()`.
+                        bytes += len as u64;
                         ewma_add(avg_len, len);
                         rx.gro_receive(skb);
                     }
