@@ -14,7 +14,7 @@
 #
 # Logs: build/logs/check-<time>/ (build/logs/latest points at the last run).
 # Environment: KDIR=<your build> to test against your own kernel build,
-# RVIRTIO_VM_TIMEOUT=<seconds> (default 1200), RVIRTIO_ACCEL=tcg|kvm,
+# RVIRTIO_VM_TIMEOUT=<seconds> (default 1800), RVIRTIO_ACCEL=tcg|kvm,
 # RVIRTIO_APPEND=<args> for the guest's kernel command line (e.g.
 # rvirtio.blk_driver=virtio_blk runs the block tests on the C driver).
 
@@ -106,7 +106,7 @@ RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \
 vm_rc=0
 "$top/qemu-scripts/run-vm.sh" --mode check --quiet \
 	--kernel "$kdir/arch/x86/boot/bzImage" --initrd "$logs/initramfs.cpio" \
-	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-1200}" \
+	--log "$logs/console.log" --timeout "${RVIRTIO_VM_TIMEOUT:-1800}" \
 	--append "${RVIRTIO_APPEND:-}" || vm_rc=$?
 # What the guest wrote, checked in the image (KTAP suite rvirtio_blk_host).
 : >"$logs/blk-host.ktap"

@@ -15,11 +15,13 @@ A guest test that needs a device the host serves (qemu-scripts/vdev, rvdev)
 asks for one to be plugged in:
 
     RVIRTIO-VDEV {"id": "vd1", "kind": "blk", "bus": "rp9", "args": ["--lie", "partial-read"]}
+    RVIRTIO-VDEV {"id": "vn1", "kind": "net", "bus": "rp9", "mac": "52:54:00:77:00:02"}
 
 The agent starts `rvdev KIND --socket S ARGS...`, waits for its socket, and
-hot-plugs a vhost-user device on it (chardev-add, device_add of
-vhost-user-blk-pci with one queue, on the PCIe root port BUS); the guest
-unplugs it with an RVIRTIO-HOST device_del. Every rvdev is killed when the
+hot-plugs a vhost-user device on it, on the PCIe root port BUS: chardev-add,
+then device_add of vhost-user-blk-pci with one queue (blk), or netdev_add of
+a vhost-user netdev and device_add of virtio-net-pci with MAC on it (net).
+The guest unplugs it with an RVIRTIO-HOST device_del. Every rvdev is killed when the
 console ends.
 
     console-agent.py --log FILE [--qmp SOCKET] [--rvdev BINARY] [--progress]
@@ -90,7 +92,7 @@ class Vdevs:
 
     def plug(self, req, log):
         vid, kind, bus = req["id"], req.get("kind", "blk"), req["bus"]
-        if kind != "blk":
+        if kind not in ("blk", "net"):
             return {"error": f"unknown device kind {kind}"}
         sock = os.path.join(self.dir, vid + ".sock")
         out = open(os.path.join(self.dir, vid + ".log"), "w")
@@ -109,10 +111,20 @@ class Vdevs:
                 "addr": {"type": "unix", "data": {"path": sock}}, "server": False}}}})
         if "error" in reply:
             return reply
-        return self.qmp.command({
-            "execute": "device_add",
-            "arguments": {"driver": "vhost-user-blk-pci", "chardev": vid, "id": vid,
-                          "num-queues": 1, "bus": bus}})
+        if kind == "blk":
+            device = {"driver": "vhost-user-blk-pci", "chardev": vid, "num-queues": 1}
+        else:
+            reply = self.qmp.command({
+                "execute": "netdev_add",
+                "arguments": {"type": "vhost-user", "id": vid, "chardev": vid}})
+            if "error" in reply:
+                return reply
+            # vectors=0: QEMU 7.2 under TCG crashes in msix_set_vector_notifiers()
+            # when a vhost-user netdev starts on a NIC with MSI-X.
+            device = {"driver": "virtio-net-pci", "netdev": vid, "vectors": 0,
+                      "romfile": "", "mac": req.get("mac", "52:54:00:77:00:02")}
+        device.update({"id": vid, "bus": bus})
+        return self.qmp.command({"execute": "device_add", "arguments": device})
 
     def close(self, log):
         for p in self.procs:
@@ -147,6 +159,14 @@ def main():
     return 0
 
 
+def request_at(line, start):
+    """The JSON object that starts at line[start]. A kernel message printed on
+    the same console can follow it on the line (the guest's write and the
+    kernel's interleave); what follows the object is not part of it."""
+    obj, _ = json.JSONDecoder().raw_decode(line[start:].lstrip())
+    return obj
+
+
 def run(args, qmp, vdevs, log):
     for raw in sys.stdin.buffer:
         line = raw.decode(errors="replace")
@@ -160,7 +180,7 @@ def run(args, qmp, vdevs, log):
         i = line.find(REQUEST)
         if i >= 0 and qmp is not None:
             try:
-                reply = qmp.command(json.loads(line[i + len(REQUEST) :]))
+                reply = qmp.command(request_at(line, i + len(REQUEST)))
             except (OSError, ValueError) as e:
                 reply = {"error": str(e)}
             log.write(f"rvirtio-host: {json.dumps(reply)}\n")
@@ -171,7 +191,7 @@ def run(args, qmp, vdevs, log):
                 reply = {"error": "no rvdev program (console-agent.py --rvdev)"}
             else:
                 try:
-                    reply = vdevs.plug(json.loads(line[i + len(VDEV) :]), log)
+                    reply = vdevs.plug(request_at(line, i + len(VDEV)), log)
                 except (OSError, ValueError, KeyError) as e:
                     reply = {"error": str(e)}
             log.write(f"rvirtio-host: {json.dumps(reply)}\n")

@@ -39,7 +39,7 @@ mkdir -p "$root"/lib/rvirtio "$root"/lib/modules/{rvirtio/kunit,rvirtio/tests,c}
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$guest/init" "$root/init"
 cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/net.sh" "$guest/faults.sh" \
-	"$guest/show.sh" "$guest/pktgen.sh" \
+	"$guest/show.sh" "$guest/pktgen.sh" "$guest/hostile.sh" \
 	"$root/lib/rvirtio/"
 cp "$fio" "$root/usr/bin/fio"
 # The network tests' traffic tool (static, about 1 MB).

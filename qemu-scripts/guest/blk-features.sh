@@ -51,17 +51,9 @@ blk_disk_of_serial() {
 	done
 }
 
-# blk_wait COUNT COMMAND...: runs COMMAND every 0.5 s until it succeeds, at
-# most COUNT times.
+# blk_wait COUNT COMMAND...: ktap_retry.
 blk_wait() {
-	local n=$1
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		n=$((n - 1))
-		sleep 0.5
-	done
-	return 1
+	ktap_retry "$@"
 }
 
 # blk_bind DRIVER VDEV / blk_unbind DRIVER VDEV, through sysfs.

@@ -60,6 +60,19 @@ ktap_check() {
 	fi
 }
 
+# ktap_retry COUNT COMMAND...: runs COMMAND every 0.5 s until it succeeds,
+# at most COUNT times.
+ktap_retry() {
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		n=$((n - 1))
+		sleep 0.5
+	done
+	return 1
+}
+
 ktap_end() {
 	echo "1..$KTAP_N"
 	echo "RVIRTIO-KTAP-END $KTAP_SUITE"
