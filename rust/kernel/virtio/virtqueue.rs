@@ -71,6 +71,7 @@ use kernel::{
         rcu,
         Arc, //
     },
+    types::Opaque, //
 };
 
 /// A buffer that can be lent to a virtio device.
@@ -290,11 +291,70 @@ struct Slot {
 }
 
 /// What the queues of one device share: the lock that keeps [`Notifier::fail_device`] and the
-/// teardown apart, and what they did.
+/// teardown apart, what they did, and the work item of [`Ring::fail_device_later`].
+///
+/// # Invariants
+///
+/// `work` is initialised with [`ResetState::work_callback`]. While it is queued it owns a
+/// reference to `self` (from `Arc::into_raw`), which the callback, or the teardown when it
+/// cancels the work, gives back. It is only queued from a ring session on a live queue, and
+/// the teardown cancels it after the grace period that ends every such session, so it never
+/// runs after the teardown.
+#[repr(C)]
 #[pin_data]
 struct ResetState {
+    // First field: the work callback casts the `work_struct` pointer back to `Self`.
+    #[pin]
+    work: Opaque<bindings::work_struct>,
     #[pin]
     state: kernel::sync::Mutex<ResetFlags>,
+    dev: ARef<Device>,
+}
+
+// SAFETY: The work item is only used through the workqueue API, which serialises it; the
+// flags are under the mutex; the device is reference counted and thread safe.
+unsafe impl Send for ResetState {}
+
+// SAFETY: As above.
+unsafe impl Sync for ResetState {}
+
+impl ResetState {
+    /// See [`Notifier::fail_device`].
+    fn fail(&self) -> bool {
+        kernel::task::might_sleep();
+        let mut flags = self.state.lock();
+        if flags.failed || flags.torn_down {
+            return false;
+        }
+        let vdev = self.dev.as_raw();
+        // SAFETY: `self.dev` is a valid device (reference counted). The teardown sets
+        // `torn_down` under this lock before it frees the set and clears `priv`, so a set
+        // found here is valid while the lock is held; `priv` belongs to this abstraction while
+        // a driver that uses it is bound, and the state is only reached from the queues of a
+        // set that `find` put there.
+        let set = unsafe { (*vdev).priv_ }.cast::<QueueSet>();
+        if set.is_null() {
+            return false;
+        }
+        // SAFETY: As above.
+        let entries = unsafe { &(*set).entries };
+        // SAFETY: The set's queues are valid (not torn down, see above), and this lock keeps
+        // the teardown away until they are drained.
+        unsafe { stop_and_drain(vdev, entries) };
+        flags.failed = true;
+        dev_err!(
+            self.dev.as_ref(),
+            "device failed: reset, its buffers taken back\n"
+        );
+        true
+    }
+
+    extern "C" fn work_callback(work: *mut bindings::work_struct) {
+        // SAFETY: `work` is the first field of a `#[repr(C)]` `ResetState` in an `Arc`, and
+        // the queued work owned a reference to it (type invariants), given back here.
+        let this = unsafe { Arc::from_raw(work.cast::<ResetState>().cast_const()) };
+        this.fail();
+    }
 }
 
 #[derive(Default)]
@@ -406,36 +466,14 @@ impl Notifier {
     /// driver unbinds as usual, and a probe during which this happened fails.
     ///
     /// For a device that stopped answering (a request timed out) or asked to be reset
-    /// (`DEVICE_NEEDS_RESET`); the virtio core cannot bring the queues back, so the driver
-    /// reports the device as failed. Returns `false` if the device was failed already or is
-    /// being removed.
+    /// (`DEVICE_NEEDS_RESET`); the virtio core cannot bring the queues back. Logs that the
+    /// device failed. Returns `false` if the device was failed already or is being removed.
     ///
     /// Sleeps (it waits for an RCU grace period and for the device to reset): call it from
     /// process context, outside any ring session, lock or callback of the device's queues; the
     /// buffers' owners are dropped on this thread.
     pub fn fail_device(&self) -> bool {
-        kernel::task::might_sleep();
-        let slot = &*self.0;
-        let mut flags = slot.reset.state.lock();
-        if flags.failed || flags.torn_down {
-            return false;
-        }
-        let vdev = slot.dev.as_raw();
-        // SAFETY: `slot.dev` is a valid device (reference counted). The teardown sets
-        // `torn_down` under this lock before it frees the set and clears `priv`, so a set
-        // found here is valid while the lock is held; `priv` belongs to this abstraction while
-        // a driver that uses it is bound, and a queue handle exists only once `find` set it.
-        let set = unsafe { (*vdev).priv_ }.cast::<QueueSet>();
-        if set.is_null() {
-            return false;
-        }
-        // SAFETY: As above.
-        let entries = unsafe { &(*set).entries };
-        // SAFETY: The set's queues are valid (not torn down, see above), and this lock keeps
-        // the teardown away until they are drained.
-        unsafe { stop_and_drain(vdev, entries) };
-        flags.failed = true;
-        true
+        self.0.reset.fail()
     }
 
     /// Calls the queue's handler, if one is set and the queue is alive.
@@ -634,6 +672,37 @@ impl<'a, T: Token> Ring<'a, T> {
     pub fn enable_cb_delayed(&mut self) -> bool {
         // SAFETY: By the type invariant `vq` is alive and this session is its only user.
         unsafe { bindings::virtqueue_enable_cb_delayed(self.vq) }
+    }
+
+    /// Whether the ring is broken: the virtio core found the device's use of it inconsistent
+    /// (an id it never made available, say) and stopped using it.
+    pub fn is_broken(&self) -> bool {
+        // SAFETY: `vq` is alive (type invariants); the flag is read with `READ_ONCE()`.
+        unsafe { bindings::virtqueue_is_broken(self.vq) }
+    }
+
+    /// Fails the device (see [`Notifier::fail_device`]) from process context, soon: for a
+    /// driver that finds its ring broken where it cannot sleep (a callback, a NAPI poll).
+    pub fn fail_device_later(&self) {
+        let reset = self.slot.reset.clone();
+        let work = reset.work.get();
+        let raw = Arc::into_raw(reset);
+        // SAFETY: `work` is initialised (type invariants of `ResetState`), and the state lives
+        // while the queued work owns `raw`; `system_dfl_wq` exists from early boot on. This
+        // session is on a live queue, so the teardown (which cancels the work after its grace
+        // period) has not passed that point.
+        let queued = unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as kernel::ffi::c_int,
+                bindings::system_dfl_wq,
+                work,
+            )
+        };
+        if !queued {
+            // Already queued, with its own reference.
+            // SAFETY: `raw` comes from `Arc::into_raw` above and was not handed over.
+            drop(unsafe { Arc::from_raw(raw) });
+        }
     }
 
     /// The number of free descriptors.
@@ -961,7 +1030,19 @@ impl<'a, 'c> Builder<'a, 'c> {
             id: NEXT_SET_ID.fetch_add(1, Relaxed),
             reset: Arc::pin_init(
                 pin_init!(ResetState {
+                    // SAFETY: `slot` is valid for writing; the work is initialised before
+                    // anything can queue it.
+                    work <- Opaque::ffi_init(|slot| unsafe {
+                        bindings::init_work_with_key(
+                            slot,
+                            Some(ResetState::work_callback),
+                            false,
+                            c"virtio_fail_work".as_char_ptr(),
+                            kernel::static_lock_class!().as_ptr(),
+                        )
+                    }),
                     state <- kernel::new_mutex!(ResetFlags::default()),
+                    dev: (&**dev).into(),
                 }),
                 GFP_KERNEL,
             )?,
@@ -1241,6 +1322,17 @@ pub(crate) unsafe fn teardown(vdev: *mut bindings::virtio_device) {
         flags.torn_down = true;
     }
     drop(flags);
+    if let Some(reset) = reset.as_ref() {
+        // No ring session runs any more (the grace period in `stop_and_drain`), so the work
+        // cannot be queued again; one that runs now finds the set torn down.
+        //
+        // SAFETY: The work is initialised (type invariants of `ResetState`).
+        if unsafe { bindings::cancel_work_sync(reset.work.get()) } {
+            // SAFETY: The work was pending, owning a reference from `Arc::into_raw`, the
+            // pointer `Arc::as_ptr` gives; it will not run.
+            drop(unsafe { Arc::from_raw(Arc::as_ptr(reset)) });
+        }
+    }
 
     // SAFETY: `set` comes from `KBox::into_raw` in `Builder::find`; nothing refers to it
     // since `priv` was cleared and the queues deleted, and `fail_device` sees it torn down.
