@@ -447,7 +447,10 @@ impl Poll for ReceiveQueue {
                     }
                 }
             }
-            if !Self::refill(&mut ring, pool, this.buf_len(*avg_len)) {
+            if ring.is_broken() {
+                // The device returned a buffer it was never given: it is reset.
+                ring.fail_device_later();
+            } else if !Self::refill(&mut ring, pool, this.buf_len(*avg_len)) {
                 // Out of memory with no buffer left for the device: no interrupt will come,
                 // so poll again (C schedules its refill work instead).
                 rx.poll_again();
@@ -592,7 +595,12 @@ impl Poll for SendQueue {
         if packets > 0 {
             txq.completed(packets, bytes);
         }
-        if txq.is_stopped() && ring.num_free() >= TX_ROOM {
+        if ring.is_broken() {
+            // The device returned what it was never given: it is reset, and the packets it
+            // held are freed. Sending drops packets from now on rather than wait for room.
+            ring.fail_device_later();
+            txq.wake();
+        } else if txq.is_stopped() && ring.num_free() >= TX_ROOM {
             txq.wake();
         }
     }
