@@ -115,6 +115,11 @@ NO_TIMEOUT="C virtio_blk has no timeout handler: the request never ends"
 # --- Used lengths -------------------------------------------------------------
 # A read whose used length is 0: the device does not say it wrote the data.
 if plug blk used_len_zero --lie used-len-zero --from-sector $TRAP && wait_disk; then
+	if in_c; then
+		ktap_skip io_timeout_30s "C virtio_blk has no timeout handler (no io_timeout)"
+	else
+		ktap_check io_timeout_30s sh -c "[ \$(cat /sys/block/$DISK/queue/io_timeout) = 30000 ]"
+	fi
 	ktap_check used_len_zero_read_fails fails_with_eio read_at $TRAP
 	ktap_check used_len_zero_second_read_fails fails_with_eio read_at $((TRAP + 8))
 	ktap_check used_len_zero_logged_once logged_once "bytes written for 4096 bytes of data"
@@ -183,6 +188,7 @@ if in_c; then
 	ktap_skip used_id_repeated "$NO_TIMEOUT"
 	ktap_skip used_idx_jump "$NO_TIMEOUT"
 	ktap_skip never_complete "$NO_TIMEOUT"
+	ktap_skip unplug_while_stuck "$NO_TIMEOUT (nor does the unplug)"
 	ktap_skip backend_dies "$NO_TIMEOUT"
 	ktap_skip bus_master_off "$NO_TIMEOUT"
 	ktap_skip never_complete_in_probe "$NO_TIMEOUT (probe never returns)"
@@ -206,6 +212,20 @@ else
 	if plug blk never_complete --lie never-complete --from-sector $TRAP && wait_disk; then
 		hangs never_complete
 		unplug
+	fi
+
+	# Unplugged while a request waits on a device that will never answer:
+	# removal deletes the disk, which waits for the request; the timeout
+	# resets the device and ends it, then removal completes.
+	if plug blk unplug_while_stuck --lie never-complete --from-sector $TRAP && wait_disk; then
+		echo 4000 >"/sys/block/$DISK/queue/io_timeout"
+		rm -f /tmp/hostile.rc
+		( read_at $TRAP >/tmp/hostile.out 2>&1; echo $? >/tmp/hostile.rc ) &
+		sleep 1
+		unplug
+		ktap_check unplug_while_stuck_read_ended ktap_retry 20 test -e /tmp/hostile.rc
+		ktap_check unplug_while_stuck_read_failed sh -c "[ \$(cat /tmp/hostile.rc) != 0 ]"
+		wait
 	fi
 
 	if plug blk backend_dies --lie dies --from-sector $TRAP && wait_disk; then

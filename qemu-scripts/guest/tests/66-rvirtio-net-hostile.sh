@@ -9,7 +9,8 @@
 # device filled, a segmentation or checksum request the frame cannot
 # carry) and is correct afterwards: the driver must drop exactly those
 # three, count them as dropped and as errors (not as received bytes), and
-# receive the three replies that follow.
+# receive the three replies that follow. Last, devices that return an id
+# beyond a ring, which breaks it: the driver resets the device.
 #
 # The driver comes from rvirtio.net_driver= (net.sh).
 . /lib/rvirtio/ktap.sh
@@ -124,6 +125,23 @@ lie num_buffers_zero num-buffers-zero
 lie num_buffers_many num-buffers-many
 lie gso_not_negotiated gso-not-negotiated
 lie csum_beyond csum-beyond
+
+# breaks NAME RVDEV_LIE: the device returns an id beyond the ring (of a
+# receive buffer, or a transmit completion for a frame never sent): the
+# virtio core marks the ring broken, the driver resets the device (logged),
+# pings end without replies rather than hang, and unplug completes.
+breaks() {
+	plug net "$1" --lie "$2" --after 0 --count 1 || return
+	if up "$1"; then
+		pings 2 >/dev/null
+		ktap_check "${1}_device_failed" ktap_retry 40 logged "device failed"
+		ktap_check "${1}_pings_end" ends_within 20 ping -c 2 -W 1 $PEER_IP
+	fi
+	unplug
+}
+
+breaks rx_id_out_of_range id-out-of-range
+breaks tx_id_out_of_range tx-id-out-of-range
 
 ktap_check no_splat sh -c "! dmesg | grep -E 'BUG|WARNING|Oops|KASAN|refcount_t|hung_task'"
 ktap_end

@@ -55,6 +55,9 @@ pub enum Lie {
     CsumBeyond,
     /// The used entry names a descriptor beyond the ring.
     IdOutOfRange,
+    /// A frame the guest sent comes back from the transmit queue under an id beyond the ring:
+    /// a completion for a buffer never sent. Counted in frames sent, not given.
+    TxIdOutOfRange,
 }
 
 impl Lie {
@@ -68,12 +71,13 @@ impl Lie {
             "gso-not-negotiated" => Self::GsoNotNegotiated,
             "csum-beyond" => Self::CsumBeyond,
             "id-out-of-range" => Self::IdOutOfRange,
+            "tx-id-out-of-range" => Self::TxIdOutOfRange,
             _ => return None,
         })
     }
 
     pub const NAMES: &'static str = "none len-short len-beyond num-buffers-zero \
-        num-buffers-many gso-not-negotiated csum-beyond id-out-of-range";
+        num-buffers-many gso-not-negotiated csum-beyond id-out-of-range tx-id-out-of-range";
 }
 
 pub struct Net {
@@ -83,6 +87,8 @@ pub struct Net {
     count: u64,
     /// Frames given to the guest so far.
     frames: u64,
+    /// Frames the guest sent so far.
+    sent: u64,
     /// Replies waiting for a receive buffer.
     pending: VecDeque<Vec<u8>>,
 }
@@ -95,8 +101,14 @@ impl Net {
             after,
             count,
             frames: 0,
+            sent: 0,
             pending: VecDeque::new(),
         }
+    }
+
+    /// Whether the `n`th frame (from 1) is lied about.
+    fn told(&self, n: u64) -> bool {
+        n > self.after && n - self.after <= self.count
     }
 
     /// Takes the frames the guest sent; queues the peer's replies.
@@ -122,7 +134,12 @@ impl Net {
             if let Some(reply) = bytes.get(HDR_LEN..).and_then(reply_to) {
                 self.pending.push_back(reply);
             }
-            vring.add_used(head, 0).map_err(io::Error::other)?;
+            self.sent += 1;
+            if self.lie == Lie::TxIdOutOfRange && self.told(self.sent) {
+                self.used_out_of_range(vring, 0)?;
+            } else {
+                vring.add_used(head, 0).map_err(io::Error::other)?;
+            }
             used = true;
         }
         Ok(used)
@@ -146,7 +163,7 @@ impl Net {
             };
             let frame = self.pending.pop_front().unwrap_or_default();
             self.frames += 1;
-            let lie = if self.frames > self.after && self.frames <= self.after + self.count {
+            let lie = if self.lie != Lie::TxIdOutOfRange && self.told(self.frames) {
                 self.lie
             } else {
                 Lie::None
