@@ -148,6 +148,37 @@ for lie in used-len-max used-len-beyond; do
 	fi
 done
 
+# Lies mixed at random (rvdev --lie random: a third of the requests get one
+# of the lies above, from a fixed seed): every read of 128 blocks either
+# fails or returns the device's data; some of each.
+random_reads() {
+	local i good=0 failed=0 wrong=0
+	for i in $(seq 0 127); do
+		if read_at $((TRAP + i * 8)) >/dev/null 2>&1; then
+			if matches_pattern $((TRAP + i * 8)) 8 >/dev/null 2>&1; then
+				good=$((good + 1))
+			else
+				wrong=$((wrong + 1))
+			fi
+		else
+			failed=$((failed + 1))
+		fi
+	done
+	echo "# $good reads right, $failed failed, $wrong returned wrong data"
+	RANDOM_RESULT="$good $failed $wrong"
+}
+if in_c; then
+	ktap_skip random_lies "C reports reads that the device says it did not fill"
+elif plug blk random_lies --lie random --seed 7 --rate 33 --from-sector $TRAP && wait_disk; then
+	random_reads
+	set -- $RANDOM_RESULT
+	ktap_check random_lies_no_wrong_data [ "$3" = 0 ]
+	ktap_check random_lies_some_reads_failed [ "$2" -gt 0 ]
+	ktap_check random_lies_some_reads_right [ "$1" -gt 0 ]
+	ktap_check random_lies_reads_before_lie read_ok 0
+	unplug
+fi
+
 # Every status byte garbage (also during probe).
 if plug blk status_garbage --lie status-garbage && wait_disk; then
 	ktap_check status_garbage_read_fails fails_with_eio read_at 0

@@ -9,11 +9,13 @@
 //! the guest driver's handling of a device that cannot be trusted can be tested.
 //!
 //!   rvdev blk --socket PATH [--size BYTES] [--lie LIE] [--after N] [--from-sector S]
-//!             [--config FIELD=VALUE]...
+//!             [--config FIELD=VALUE]... [--seed N] [--rate PERCENT]
 //!
 //! A lie applies to the requests after the first N, and only to reads and writes that start
 //! at sector S or beyond when `--from-sector` is given (so that a test decides when it
-//! starts: the driver's own reads while it probes start at sector 0). `--config` makes the
+//! starts: the driver's own reads while it probes start at sector 0). `--lie random` mixes the
+//! lies a driver can see in a request's completion, for `--rate` percent of the requests
+//! (default 10), from a generator seeded with `--seed`. `--config` makes the
 //! configuration space lie instead (`capacity`, `size_max`, `seg_max`, `blk_size`,
 //! `physical_block_exp`, `alignment_offset`, `min_io_size`, `opt_io_size`,
 //! `max_discard_sectors`, `max_discard_seg`, `discard_sector_alignment`,
@@ -89,7 +91,20 @@ enum Lie {
     UsedIdRepeated,
     /// The used index moves by two for one entry (the second is whatever the slot held).
     UsedIdxJump,
+    /// Each request, with the probability `--rate` (percent), gets one of the lies a driver
+    /// can see in its completion (`RANDOM_LIES`), picked by a generator seeded with `--seed`.
+    Random,
 }
+
+/// The lies `Lie::Random` mixes: each shows in the request's own completion, none breaks the
+/// ring, so that every read either fails or returns the device's data.
+const RANDOM_LIES: [Lie; 5] = [
+    Lie::StatusGarbage,
+    Lie::UsedLenZero,
+    Lie::PartialRead,
+    Lie::UsedLenMax,
+    Lie::UsedLenBeyond,
+];
 
 impl Lie {
     fn parse(s: &str) -> Option<Self> {
@@ -106,6 +121,7 @@ impl Lie {
             "used-id-out-of-range" => Self::UsedIdOutOfRange,
             "used-id-repeated" => Self::UsedIdRepeated,
             "used-idx-jump" => Self::UsedIdxJump,
+            "random" => Self::Random,
             _ => return None,
         })
     }
@@ -134,6 +150,9 @@ struct Blk {
     overrides: Vec<(usize, usize, u64)>,
     extra_features: u64,
     from_sector: u64,
+    /// `Lie::Random`'s generator state (xorshift64) and rate in percent.
+    rng: u64,
+    rate: u64,
     mem: Option<Memory>,
     event_idx: bool,
     lie: Lie,
@@ -157,6 +176,8 @@ impl Blk {
             overrides: Vec::new(),
             extra_features: 0,
             from_sector,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            rate: 0,
             mem: None,
             event_idx: false,
             lie,
@@ -340,10 +361,12 @@ impl Blk {
         for chain in chains {
             let head = chain.head_index();
             self.requests += 1;
-            let lie = if self.requests > self.after {
-                self.lie
-            } else {
+            let lie = if self.requests <= self.after {
                 Lie::None
+            } else if self.lie == Lie::Random {
+                self.random_lie()
+            } else {
+                self.lie
             };
             match self.request(chain, lie) {
                 Ok(Some((len, told))) if Self::ring_lie(told) => {
@@ -367,6 +390,20 @@ impl Blk {
 }
 
 impl Blk {
+    /// The next request's lie under `Lie::Random`.
+    fn random_lie(&mut self) -> Lie {
+        let mut next = || {
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            self.rng
+        };
+        if next() % 100 >= self.rate {
+            return Lie::None;
+        }
+        RANDOM_LIES[(next() % RANDOM_LIES.len() as u64) as usize]
+    }
+
     /// Whether `lie` is told through the used ring's entries, which `add_used` would refuse.
     fn ring_lie(lie: Lie) -> bool {
         matches!(
@@ -497,13 +534,13 @@ impl VhostUserBackendMut for Blk {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: rvdev blk --socket PATH [--size BYTES] [--lie LIE] [--after N] \
-         [--from-sector S] [--config FIELD=VALUE]..."
+         [--from-sector S] [--config FIELD=VALUE]... [--seed N] [--rate PERCENT]"
     );
     eprintln!("       rvdev net --socket PATH [--lie LIE] [--after N] [--count K]");
     eprintln!(
         "blk lies: none status-garbage used-len-zero partial-read partial-read-full-len \
          never-complete dies used-len-max used-len-beyond used-id-out-of-range \
-         used-id-repeated used-idx-jump"
+         used-id-repeated used-idx-jump random"
     );
     eprintln!("net lies: {}", net::Lie::NAMES);
     let fields: Vec<&str> = CONFIG_FIELDS.iter().map(|f| f.0).collect();
@@ -575,6 +612,7 @@ fn main() -> ExitCode {
     }
     let (mut socket, mut size, mut lie, mut after) = (None, 64u64 << 20, Lie::None, 0u64);
     let (mut from_sector, mut config) = (0u64, Vec::new());
+    let (mut seed, mut rate) = (None, 10u64);
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
         let Some(v) = it.next() else {
@@ -599,6 +637,14 @@ fn main() -> ExitCode {
                 Err(_) => return usage(),
             },
             "--config" => config.push(v.clone()),
+            "--seed" => match v.parse::<u64>() {
+                Ok(n) => seed = Some(n),
+                Err(_) => return usage(),
+            },
+            "--rate" => match v.parse::<u64>() {
+                Ok(n) if n <= 100 => rate = n,
+                _ => return usage(),
+            },
             _ => return usage(),
         }
     }
@@ -610,6 +656,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let mut blk = Blk::new(size, lie, after, from_sector);
+    blk.rate = rate;
+    if let Some(seed) = seed {
+        // xorshift needs a state other than 0.
+        blk.rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    }
     for c in &config {
         if blk.set_config(c).is_none() {
             eprintln!("rvdev: bad --config {c}");
