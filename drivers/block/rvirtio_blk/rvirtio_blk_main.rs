@@ -189,18 +189,16 @@ impl Shared {
 }
 
 impl Shared {
-    /// Completes the requests the device returned on `queue`; returns whether there were any.
-    fn reap(&self, queue: &ReqQueue) -> bool {
+    /// Completes the requests the device returned on `queue`.
+    fn reap(&self, queue: &ReqQueue) {
         let mut vq = queue.vq.lock();
         let Ok(mut ring) = vq.ring() else {
-            return false;
+            return;
         };
         let mut last: Option<ARef<Request<BlkOps>>> = None;
-        let mut any = false;
         loop {
             ring.disable_cb();
             while let Some(used) = ring.get_buf() {
-                any = true;
                 let len = used.reported_len();
                 let mut rq = used.into_token().into_request();
                 if self.check_used_len {
@@ -221,7 +219,6 @@ impl Shared {
             done.queue().start_stopped_hw_queues(true);
             Request::complete(done);
         }
-        any
     }
 
     /// Fails a request whose used length does not cover the data the device had to write (a

@@ -597,8 +597,10 @@ impl Poll for SendQueue {
         }
         if ring.is_broken() {
             // The device returned what it was never given: it is reset, and the packets it
-            // held are freed. Sending drops packets from now on rather than wait for room.
+            // held are freed without completion, so byte queue limits forget them. Sending
+            // drops packets from now on rather than wait for room.
             ring.fail_device_later();
+            txq.reset();
             txq.wake();
         } else if txq.is_stopped() && ring.num_free() >= TX_ROOM {
             txq.wake();

@@ -1287,7 +1287,8 @@ unsafe fn stop_and_drain(vdev: *mut bindings::virtio_device, entries: &KVec<Entr
 ///
 /// Every queue is marked dead and an RCU grace period passes, so that no ring operation or
 /// callback is running; then the device is reset, the buffers it still holds are dropped
-/// (in process context, no lock held), the queues are deleted, and the callbacks released.
+/// (in process context, holding only the device's reset lock), the queues are deleted, and
+/// the callbacks released.
 ///
 /// # Safety
 ///
