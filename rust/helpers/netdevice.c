@@ -172,7 +172,8 @@ __rust_helper unsigned int rust_helper_netdev_flags(const struct net_device *dev
 	return READ_ONCE(dev->flags);
 }
 
-__rust_helper unsigned int rust_helper_netdev_hw_addr_list_count(const struct netdev_hw_addr_list *list)
+__rust_helper unsigned int
+rust_helper_netdev_hw_addr_list_count(const struct netdev_hw_addr_list *list)
 {
 	return netdev_hw_addr_list_count(list);
 }
@@ -219,7 +220,7 @@ __rust_helper bool rust_helper_netdev_xmit_more(void)
 }
 
 __rust_helper void rust_helper_netdev_set_needed_headroom(struct net_device *dev,
-							 unsigned short len)
+							  unsigned short len)
 {
 	dev->needed_headroom = len;
 }

@@ -113,17 +113,17 @@ __rust_helper void rust_helper_skb_reset_network_header(struct sk_buff *skb)
 }
 
 __rust_helper int rust_helper_virtio_net_hdr_to_skb(struct sk_buff *skb,
-						     const struct virtio_net_hdr *hdr,
-						     bool little_endian)
+						    const struct virtio_net_hdr *hdr,
+						    bool little_endian)
 {
 	return virtio_net_hdr_to_skb(skb, hdr, little_endian);
 }
 
 __rust_helper int rust_helper_virtio_net_hdr_from_skb(const struct sk_buff *skb,
-						       struct virtio_net_hdr *hdr,
-						       bool little_endian,
-						       bool has_data_valid,
-						       int vlan_hlen)
+						      struct virtio_net_hdr *hdr,
+						      bool little_endian,
+						      bool has_data_valid,
+						      int vlan_hlen)
 {
 	return virtio_net_hdr_from_skb(skb, hdr, little_endian, has_data_valid, vlan_hlen);
 }

@@ -27,7 +27,7 @@ __rust_helper bool rust_helper_virtio_is_little_endian(struct virtio_device *vde
 }
 
 __rust_helper u16 rust_helper_virtio16_to_cpu(struct virtio_device *vdev,
-					       __virtio16 val)
+					      __virtio16 val)
 {
 	return virtio16_to_cpu(vdev, val);
 }

@@ -9,7 +9,7 @@
 //! ([`Driver::FEATURES`], the C `feature_table`), an optional [`Driver::validate`] step that
 //! may clear features before they are finalised, and `probe`, which usually creates the
 //! device's virtqueues (with a [`Builder`]) and registers the device with its subsystem.
-//! [`module_virtio_driver!`] declares the module.
+//! [`module_virtio_driver!`](crate::module_virtio_driver) declares the module.
 //!
 //! The lifetime of a bound device, as this module drives it:
 //!
@@ -160,7 +160,9 @@ pub type IdTable = &'static dyn kernel::device_id::IdTable<DeviceId, ()>;
 /// # Examples
 ///
 /// ```ignore
-/// crate::virtio_device_table!(RNG_IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
+/// use kernel::virtio;
+///
+/// kernel::virtio_device_table!(RNG_IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
 /// ```
 #[macro_export]
 macro_rules! virtio_device_table {
@@ -339,7 +341,10 @@ impl Device<device::Bound> {
             try_pin_init!(BoundState {
                 dev,
                 bound: Atomic::new(true),
-                srcu <- kernel::sync::Srcu::new(c"virtio_bound_device", kernel::static_lock_class!()),
+                srcu <- kernel::sync::Srcu::new(
+                    c"virtio_bound_device",
+                    kernel::static_lock_class!()
+                ),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -448,8 +453,9 @@ impl<const N: usize> private::Sealed for [u8; N] {
     }
 }
 
-/// A field of type `T` of the configuration structure `C`, made by [`virtio_config_field!`]: its
-/// offset is checked at compile time to be inside `C` and aligned to the field's width.
+/// A field of type `T` of the configuration structure `C`, made by
+/// [`virtio_config_field!`](crate::virtio_config_field): its offset is checked at compile time
+/// to be inside `C` and aligned to the field's width.
 pub struct ConfigField<C, T> {
     offset: u32,
     _field: PhantomData<fn(&C) -> T>,
@@ -503,9 +509,14 @@ impl<C, T> ConfigField<C, T> {
 /// # Examples
 ///
 /// ```ignore
+/// use kernel::{device, prelude::*, virtio};
+///
 /// const CAPACITY: virtio::ConfigField<virtio::blk::Config, u64> =
-///     crate::virtio_config_field!(virtio::blk::Config, capacity);
-/// let sectors = dev.read_config(|cfg| cfg.read(CAPACITY))?;
+///     kernel::virtio_config_field!(virtio::blk::Config, capacity);
+///
+/// fn sectors(dev: &virtio::Device<device::Bound>) -> Result<u64> {
+///     dev.read_config(|cfg| cfg.read(CAPACITY))
+/// }
 /// ```
 #[macro_export]
 macro_rules! virtio_config_field {
@@ -614,9 +625,11 @@ impl Negotiation<'_> {
 /// # Examples
 ///
 /// ```ignore
+/// use kernel::{device, prelude::*, virtio};
+///
 /// struct MyDriver;
 ///
-/// crate::virtio_device_table!(IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
+/// kernel::virtio_device_table!(IDS, [virtio::DeviceId::new(virtio::ids::RNG)]);
 ///
 /// impl virtio::Driver for MyDriver {
 ///     type Data<'bound> = Self;
@@ -688,8 +701,8 @@ pub trait Driver {
 ///
 /// # Invariants
 ///
-/// `config_work` is initialised with [`Adapter::config_work_callback`] and is never queued
-/// after [`DriverData::cancel_config_work`] has returned during removal.
+/// `config_work` is initialised with `Adapter::config_work_callback()` and is never queued
+/// after `DriverData::cancel_config_work()` has returned during removal.
 #[repr(C)]
 #[pin_data(PinnedDrop)]
 pub struct DriverData<D> {

@@ -5,10 +5,10 @@
 //! The table is built from a driver's [`Operations`]: `get_link` and `get_ts_info` are the
 //! core's generic ones (`ethtool_op_get_link()`, `ethtool_op_get_ts_info()`), as in most
 //! drivers; `get_drvinfo`, `get_link_ksettings`, `get_ringparam`, `get_channels` and the
-//! statistics (`ethtool -S`:
-//! the names are the driver's constant [`Operations::ETHTOOL_STATS`], so their number cannot
-//! change between the core's calls) come from the driver if it implements them. Without a `get_drvinfo`, the ethtool core reports the driver's name and the
-//! name of the parent device (`ethtool -i`).
+//! statistics (`ethtool -S`: the names are the driver's constant
+//! [`Operations::ETHTOOL_STATS`], so their number cannot change between the core's calls)
+//! come from the driver if it implements them. Without a `get_drvinfo`, the ethtool core
+//! reports the driver's name and the name of the parent device (`ethtool -i`).
 //!
 //! C header: [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h)
 

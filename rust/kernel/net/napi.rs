@@ -78,7 +78,26 @@ pub unsafe trait HasNapi: Sized {
 /// Implements [`HasNapi`] for a structure and one of its `Napi<Self>` fields.
 ///
 /// ```ignore
-/// impl_has_napi! { impl HasNapi for RxQueue { self.napi } }
+/// use kernel::net::napi::{Napi, Poll, PollContext};
+///
+/// #[pin_data]
+/// struct RxQueue {
+///     #[pin]
+///     napi: Napi<RxQueue>,
+/// }
+///
+/// kernel::impl_has_napi! { impl HasNapi for RxQueue { self.napi } }
+///
+/// impl Poll for RxQueue {
+///     type Armed = ();
+///
+///     fn poll<'a>(_this: &'a Self, _ctx: &mut PollContext<'a>) {}
+///     fn arm<'a>(_this: &'a Self, _ctx: &mut PollContext<'a>) {}
+///     fn pending(_this: &Self, _armed: ()) -> bool {
+///         false
+///     }
+///     fn disarm(_this: &Self) {}
+/// }
 /// ```
 #[macro_export]
 macro_rules! impl_has_napi {

@@ -55,9 +55,16 @@ impl PagePool {
     /// node `nid` (`None`: any).
     pub fn new(size: u32, nid: Option<i32>) -> Result<Self> {
         let mut params = bindings::page_pool_params::default();
-        // SAFETY: The member is plain data (integers and pointers), zeroed by `default()`;
-        // the C code reads these fields as `params->order` and so on.
-        let fast = unsafe { params.__bindgen_anon_1.__bindgen_anon_1.as_mut() };
+        // SAFETY: `struct page_pool_params` begins with its `fast` group
+        // (`struct_group_tagged()`: a union of the members and a `struct
+        // page_pool_params_fast` of the same members), so the cast pointer is valid, aligned and
+        // exclusive for as long as `params` is borrowed; the members are plain data (integers
+        // and pointers), zeroed by `default()`. The C code reads them as `params->order` and so
+        // on.
+        let fast = unsafe {
+            &mut *core::ptr::from_mut(&mut params)
+                .cast::<bindings::page_pool_params__bindgen_ty_1_page_pool_params_fast>()
+        };
         fast.order = 0;
         fast.pool_size = size;
         fast.nid = nid.unwrap_or(bindings::NUMA_NO_NODE);

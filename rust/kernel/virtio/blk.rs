@@ -8,7 +8,6 @@
 //! and the byte layout of the structures a driver lends to the device.
 
 use crate::bindings;
-use core::mem::offset_of;
 
 /// Feature bits of block devices.
 pub mod features {
@@ -214,7 +213,6 @@ use kernel::prelude::kunit_tests;
 #[kunit_tests(rvirtio_blk_protocol)]
 mod tests {
     use super::*;
-    use kernel::prelude::*;
 
     /// Fails if a configuration field is read at an offset other than the one the virtio
     /// specification gives (section 5.2.4): the driver would misread the device's limits.

@@ -269,8 +269,8 @@ unsafe impl super::Token for PoolBuf {
 ///
 /// # Invariants
 ///
-/// The buffer's control block holds the header's length at [`TxPacket::HDR_LEN_AT`] and, at
-/// [`TxPacket::IN_HEAD_ROOM_AT`], 1 if the header is in the `hdr_len` bytes of head room
+/// The buffer's control block holds the header's length at `TxPacket::HDR_LEN_AT` and, at
+/// `TxPacket::IN_HEAD_ROOM_AT`, 1 if the header is in the `hdr_len` bytes of head room
 /// before the data, which are the buffer's own, or 0 if it is at the start of the control
 /// block.
 pub struct TxPacket {
@@ -417,7 +417,7 @@ pub mod status {
     pub const LINK_UP: u16 = bindings::VIRTIO_NET_S_LINK_UP as u16;
 }
 
-/// Control queue commands and their acknowledgement (`VIRTIO_NET_CTRL_*`, `VIRTIO_NET_OK`).
+/// Control queue commands and their acknowledgment (`VIRTIO_NET_CTRL_*`, `VIRTIO_NET_OK`).
 pub mod ctrl {
     use crate::bindings;
 
@@ -445,7 +445,7 @@ pub mod ctrl {
 }
 
 /// A command for the control queue ([`features::CTRL_VQ`]): its class and code and the data
-/// the device reads, then the acknowledgement the device writes. `KBox<Command>` is its token.
+/// the device reads, then the acknowledgment the device writes. `KBox<Command>` is its token.
 pub struct Command {
     header: [u8; 2],
     data: [u8; Command::MAX_DATA],

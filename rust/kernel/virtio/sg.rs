@@ -7,7 +7,7 @@
 //! The virtio ring maps buffers for the device itself (through the DMA API when the device
 //! needs it), so a driver only describes memory: which parts the device may read and which it
 //! may write. [`SgList`] collects that description in storage that belongs to the virtqueue
-//! ([`SgStorage`], allocated once with the queue for as many entries as the queue was created
+//! (`SgStorage`, allocated once with the queue for as many entries as the queue was created
 //! for), so that adding a buffer neither allocates nor builds a large array on the stack.
 //!
 //! Every entry of the storage is a terminated single-entry list for its whole life (the end
@@ -91,7 +91,7 @@ impl SgStorage {
 /// # Invariants
 ///
 /// - Unless the list only counts (`entries` is null), `entries` and `ptrs` point to the
-///   `capacity` entries of an [`SgStorage`] borrowed for `'s`.
+///   `capacity` entries of an `SgStorage` borrowed for `'s`.
 /// - `ptrs[..out + in_]` are terminated lists: an entry of the storage or a list given to
 ///   `push_list`, whose memory is valid for `'a`.
 pub struct SgList<'s, 'a> {

@@ -1002,12 +1002,29 @@ unsafe fn drain<T: Token>(vq: *mut bindings::virtqueue) {
 /// # Examples
 ///
 /// ```ignore
-/// let mut b = virtio::Builder::new(dev)?;
-/// let rx = b.add::<KBox<RxBuf>>(QueueSpec::new(format_args!("input.0"))?.with_context())?;
-/// let ctrl = b.add::<KBox<Cmd>>(QueueSpec::new(format_args!("control"))?.polled())?;
-/// let mut found = b.find(virtio::Affinity::none())?;
-/// let rx = found.take(rx)?;
-/// let ctrl = found.take(ctrl)?;
+/// use kernel::{
+///     device,
+///     prelude::*,
+///     virtio::{self, QueueSpec, SgList},
+/// };
+///
+/// struct RxBuf([u8; 64]);
+///
+/// impl virtio::Buffer for RxBuf {
+///     fn describe<'a>(&'a mut self, sg: &mut SgList<'_, 'a>) -> Result {
+///         sg.writable(&mut self.0)
+///     }
+/// }
+///
+/// fn queues(dev: &virtio::Device<device::Core<'_>>) -> Result {
+///     let mut b = virtio::Builder::new(dev)?;
+///     let rx = b.add::<KBox<RxBuf>>(QueueSpec::new(format_args!("input.0"))?.with_context())?;
+///     let ctrl = b.add::<KBox<RxBuf>>(QueueSpec::new(format_args!("control"))?.polled())?;
+///     let mut found = b.find(virtio::Affinity::none())?;
+///     let _rx = found.take(rx)?;
+///     let _ctrl = found.take(ctrl)?;
+///     Ok(())
+/// }
 /// ```
 pub struct Builder<'a, 'c> {
     dev: &'a Device<device::Core<'c>>,

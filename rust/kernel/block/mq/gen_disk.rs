@@ -57,7 +57,8 @@ pub struct Geometry {
 /// `private_data` until the disk is freed (`free_disk`), as an open disk outlives its driver.
 struct DiskPrivate {
     geometry: Option<Geometry>,
-    kept: Option<Kept>,
+    /// Dropped when the disk is freed.
+    _kept: Option<Kept>,
 }
 
 /// A value kept until the disk is released, without its type.
@@ -510,7 +511,7 @@ impl<T: Operations> GenDiskBuilder<T> {
         let private = KBox::new(
             DiskPrivate {
                 geometry: self.geometry,
-                kept: self.kept,
+                _kept: self.kept,
             },
             GFP_KERNEL,
         )?;
