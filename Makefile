@@ -16,6 +16,10 @@
 #                        jobs (lean kernel); BENCH_ROUNDS=, BENCH_RUNTIME=
 #   make profile         instructions per block request and network frame of
 #                        each driver, by function (QEMU plugin); PROFILE_IOS=
+#   make series          the upstream patch series for Linux 7.3, in build/series/
+#   make series-check    proves it: git am, checkpatch --strict, every prefix
+#                        builds, in-tree build (clippy, rustdoc, doctests),
+#                        the in-tree modules boot and pass their guest suites
 #   make setup           install the packages and tools (Debian 12)
 #   make kernel          build both kernel flavours into the cache
 #   make modules_install, make clean, make rust-analyzer
@@ -41,7 +45,8 @@ unexport FLAVOUR KDIR_CMD TOOLCHAIN
 KBUILD_MAKE = kdir=$$($(KDIR_CMD)) && mkdir -p $(MO) && \
 	$(MAKE) -C $$kdir M=$(TOP) MO=$(MO) $(TOOLCHAIN)
 
-.PHONY: all modules modules_install clean rust-analyzer run check bench profile setup kernel
+.PHONY: all modules modules_install clean rust-analyzer run check bench profile setup kernel \
+	series series-check
 
 all: modules
 
@@ -77,3 +82,9 @@ bench:
 
 profile:
 	$(TOP)/qemu-scripts/profile.sh
+
+series:
+	$(TOP)/qemu-scripts/series/series.sh
+
+series-check:
+	$(TOP)/qemu-scripts/series/check.sh

@@ -44,7 +44,18 @@ cp "$guest/ktap.sh" "$guest/blk.sh" "$guest/blk-features.sh" "$guest/net.sh" "$g
 cp "$fio" "$root/usr/bin/fio"
 # The network tests' traffic tool (static, about 1 MB).
 cp "$(rvnet_binary)" "$root/usr/bin/rvnet"
-cp "$guest"/tests/*.sh "$root/tests/"
+# RVIRTIO_GUEST_TESTS="10 21 30": only the tests whose names begin with these
+# numbers, from tests/ or from series/ (the series check runs the in-tree
+# kernel and modules through a subset, and tests of its own).
+if [ -n "${RVIRTIO_GUEST_TESTS:-}" ]; then
+	for n in $RVIRTIO_GUEST_TESTS; do
+		t=$(ls "$guest"/tests/"$n"-*.sh "$guest"/series/"$n"-*.sh 2>/dev/null || true)
+		[ -n "$t" ] || die "no guest test $n-*.sh"
+		cp $t "$root/tests/"
+	done
+else
+	cp "$guest"/tests/*.sh "$root/tests/"
+fi
 
 # The project's modules: KUnit modules (*_kunit.ko, all inserted by the
 # KUnit test), test drivers (the rest of kunit-tests/, inserted by their
@@ -56,7 +67,10 @@ while IFS= read -r ko; do
 	*) cp "$ko" "$root/lib/modules/rvirtio/" ;;
 	esac
 done < <(find "$mo" -name '*.ko')
-[ -n "$(ls "$root"/lib/modules/rvirtio/kunit/)" ] || die "no modules under $mo: build them first"
+[ -n "$(find "$root"/lib/modules/rvirtio -name '*.ko')" ] || die "no modules under $mo: build them first"
+# Every test run inserts the KUnit modules, unless the suites are built in.
+[ -n "${RVIRTIO_GUEST_TESTS:-}" ] || [ -n "$(ls "$root"/lib/modules/rvirtio/kunit/)" ] ||
+	die "no KUnit modules under $mo: build them first"
 
 # The benchmark's guest side (rvirtio.mode=bench, `make bench`).
 cp "$guest/bench.sh" "$root/lib/rvirtio/"

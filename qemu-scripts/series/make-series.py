@@ -1,0 +1,621 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn rvirtio into a patch series for the Linux tree it builds against.
+
+    make-series.py --top TOP --tree TREE --out OUTDIR [--results FILE]
+
+TREE is a git work tree of the kernel source at its version tag (made by
+base-tree.sh). Each patch of SERIES below is applied to it as one commit, in
+order; `git format-patch` then writes OUTDIR/0000-cover-letter.patch and one
+file per commit, with a base-commit trailer.
+
+What the script changes in the project's files, and nothing else (see
+Documentation/design.rst, "One source, two builds"):
+
+  * Files move to their places in the kernel tree (MOVES).
+  * Drivers and samples: the `#[path]` module roots (`mod bindings`,
+    `mod rust_kernel { ... }`) and their comments are removed;
+    `rust_kernel::` becomes `kernel::`, and the abstractions' exported macros
+    are reached as `kernel::name!` instead of `crate::name!`.
+  * Abstractions: the constants that the extra bindings generate as
+    `RVIRTIO_CONST_X` are the kernel's `RUST_CONST_HELPER_X`, which bindgen
+    names `X`; the in-file KUnit suites, built with `--cfg rvirtio_kunit` out
+    of tree, are behind CONFIG_RUST_VIRTIO_KUNIT_TEST and named
+    `rust_kernel_*` as the kernel crate's own suites; the documentation's
+    examples marked `ignore` (nothing runs them out of tree) become doctests.
+  * C helpers: a topic file the kernel already has receives the project's
+    functions (and the headers they need); a new one is added and listed in
+    rust/helpers/helpers.c.
+  * rust/bindings/bindings_helper.h: the project's `#include` lines that the
+    kernel's file lacks join it, and its constants are added there under the
+    kernel's prefix.
+  * What an in-tree driver has besides its code (Kconfig entries, Makefile
+    lines, `pub mod` lines, MAINTAINERS entries) is written here, with the
+    patch that needs it.
+
+A change that the kernel tree itself needs and that is not a file of the
+project (the conversion of rnull to the changed block API) is a patch under
+patches/, applied as it is.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Project file -> place in the kernel tree.
+MOVES = {
+    "drivers/block/rvirtio_blk/rvirtio_blk_main.rs": "drivers/block/rvirtio_blk.rs",
+    "drivers/net/rvirtio_net/rvirtio_net_main.rs": "drivers/net/rvirtio_net.rs",
+    "samples/rust/rvirtio_rng_main.rs": "samples/rust/rvirtio_rng.rs",
+}
+
+# Macros the abstractions export (`#[macro_export]`): a driver reaches them at
+# its own crate root out of tree, at the kernel crate's in tree.
+EXPORTED_MACROS = ("module_virtio_driver", "virtio_device_table", "virtio_config_field",
+                   "impl_has_napi")
+
+
+def die(msg):
+    sys.exit(f"make-series: {msg}")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def write(path, text):
+    """Writes a new file: the trees share their files' inodes with the
+    cached source (cp -al), so a file is replaced, never written into."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    if os.path.lexists(path):
+        os.unlink(path)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+# --- Rewrites ---------------------------------------------------------------
+
+def rewrite_abstraction(text):
+    """A file of rust/kernel/ as the kernel crate compiles it."""
+    text = text.replace("bindings::RVIRTIO_CONST_", "bindings::")
+    text = text.replace("#[cfg(rvirtio_kunit)]", "#[cfg(CONFIG_RUST_VIRTIO_KUNIT_TEST)]")
+    text = re.sub(r"kunit_tests\(rvirtio_", "kunit_tests(rust_kernel_", text)
+    # A `module!` invocation cannot be a doctest (the kernel's own
+    # `module_*_driver!` examples are `ignore` too).
+    text = re.sub(r"/// ```ignore\n(?!/// kernel::module_virtio_driver!)", "/// ```\n", text)
+    return text
+
+
+def drop_path_modules(lines):
+    """Remove `#[path = ...]` module declarations, with the comment lines and
+    attributes before them and the braces of an inline module body."""
+    out = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("#[path = "):
+            while out and (out[-1].startswith("//") or out[-1].startswith("#[")):
+                out.pop()
+            i += 1
+            while lines[i].startswith("#[") or lines[i].startswith("//"):
+                i += 1
+            if lines[i].rstrip().endswith("{"):
+                depth = 0
+                while True:
+                    depth += lines[i].count("{") - lines[i].count("}")
+                    i += 1
+                    if depth == 0:
+                        break
+            else:
+                i += 1
+            while i < len(lines) and lines[i].strip() == "" and out and out[-1].strip() == "":
+                i += 1
+            continue
+        # `use rust_kernel::net;`: a module brought to the crate root for the
+        # macros (`crate::net`); the kernel crate has it at its root.
+        if re.match(r"use rust_kernel::[a-z_]+;$", lines[i]):
+            while out and out[-1].startswith("//"):
+                out.pop()
+            i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def merge_kernel_uses(text):
+    """Joins the top-level `use kernel::{...};` blocks (the kernel crate's
+    items and, once renamed, the abstractions') into the first one; rustfmt
+    sorts the result."""
+    lines = text.split("\n")
+    blocks = []
+    i = 0
+    while i < len(lines):
+        if lines[i] == "use kernel::{":
+            j = i
+            while lines[j] != "};":
+                j += 1
+            blocks.append((i, j))
+            i = j
+        i += 1
+    if len(blocks) < 2:
+        return text
+    items = []
+    for a, b in blocks:
+        body = lines[a + 1:b]
+        if items and not items[-1].rstrip().endswith(","):
+            items[-1] = items[-1].replace(" //", "").rstrip() + ","
+        items += body
+    for a, b in reversed(blocks[1:]):
+        end = b + 1
+        if end < len(lines) and lines[end] == "" and a > 0 and lines[a - 1] == "":
+            end += 1
+        del lines[a:end]
+    a, b = blocks[0]
+    lines[a + 1:b] = items
+    return "\n".join(lines)
+
+
+def rustfmt(text, config):
+    r = subprocess.run([os.environ.get("RUSTFMT", "rustfmt"), "--edition", "2021",
+                        "--config-path", config, "--emit", "stdout"], input=text,
+                       capture_output=True, text=True)
+    if r.returncode:
+        die(f"rustfmt failed: {r.stderr}")
+    return r.stdout
+
+
+def rewrite_driver(text):
+    """A driver or sample as an in-tree module of the kernel crate's users."""
+    lines = drop_path_modules(text.split("\n"))
+    text = "\n".join(lines)
+    text = text.replace("rust_kernel::", "kernel::")
+    text = merge_kernel_uses(text)
+    for m in EXPORTED_MACROS:
+        text = text.replace(f"crate::{m}!", f"kernel::{m}!")
+    if "rust_kernel" in text or "#[path" in text:
+        die("a driver still refers to the out-of-tree module roots")
+    return text
+
+
+def split_c_helper(text):
+    """(include lines, body) of a rust/helpers/ file, without its SPDX line."""
+    lines = text.split("\n")
+    if lines[0].startswith("// SPDX"):
+        lines = lines[1:]
+    includes = []
+    while lines and (lines[0].startswith("#include") or lines[0].strip() == ""):
+        if lines[0].startswith("#include"):
+            includes.append(lines[0])
+        lines = lines[1:]
+    return includes, "\n".join(lines)
+
+
+def insert_sorted(lines, new, first, last):
+    """Insert `new` into lines[first:last] after the greatest line below it."""
+    pos = first
+    for j in range(first, last):
+        if lines[j] < new:
+            pos = j + 1
+    lines.insert(pos, new)
+
+
+# --- Operations on the tree --------------------------------------------------
+
+class Tree:
+    def __init__(self, top, tree):
+        self.top, self.tree = top, tree
+
+    def src(self, rel):
+        return read(os.path.join(self.top, rel))
+
+    def path(self, rel):
+        return os.path.join(self.tree, rel)
+
+    def get(self, rel):
+        return read(self.path(rel))
+
+    def put(self, rel, text):
+        write(self.path(rel), text)
+
+    def exists(self, rel):
+        return os.path.exists(self.path(rel))
+
+    # Rust files.
+    def abstraction(self, rel, drop=()):
+        """rust/kernel/<rel>, without the lines matching `drop` (module
+        declarations whose files a later patch adds)."""
+        text = rewrite_abstraction(self.src(rel))
+        for pat in drop:
+            text = "\n".join(l for l in text.split("\n") if not re.fullmatch(pat, l))
+        self.put(rel, text)
+
+    def driver(self, rel):
+        text = rustfmt(rewrite_driver(self.src(rel)), self.path(".rustfmt.toml"))
+        self.put(MOVES[rel], text)
+
+    def after(self, rel, anchor, new, occurrence=1):
+        """Insert `new` (lines) after the line equal to `anchor`."""
+        lines = self.get(rel).split("\n")
+        idx = [i for i, l in enumerate(lines) if l == anchor]
+        if len(idx) < occurrence:
+            die(f"{rel}: no line {anchor!r}")
+        i = idx[occurrence - 1] + 1
+        lines[i:i] = new.split("\n")
+        self.put(rel, "\n".join(lines))
+
+    def before(self, rel, anchor, new):
+        lines = self.get(rel).split("\n")
+        if anchor not in lines:
+            die(f"{rel}: no line {anchor!r}")
+        i = lines.index(anchor)
+        lines[i:i] = new.split("\n")
+        self.put(rel, "\n".join(lines))
+
+    def after_block(self, rel, header, new):
+        """Insert `new` after the paragraph (up to a blank line) that starts
+        with the line `header`."""
+        lines = self.get(rel).split("\n")
+        if header not in lines:
+            die(f"{rel}: no line {header!r}")
+        i = lines.index(header)
+        while lines[i].strip() != "":
+            i += 1
+        lines[i + 1:i + 1] = new.split("\n") + [""]
+        self.put(rel, "\n".join(lines))
+
+    # C helpers.
+    def helper(self, name):
+        rel = f"rust/helpers/{name}"
+        ours = self.src(rel)
+        if not self.exists(rel):
+            self.put(rel, ours)
+            lines = self.get("rust/helpers/helpers.c").split("\n")
+            inc = [i for i, l in enumerate(lines) if l.startswith('#include "')]
+            insert_sorted(lines, f'#include "{name}"', inc[0], inc[-1] + 1)
+            self.put("rust/helpers/helpers.c", "\n".join(lines))
+            return
+        includes, body = split_c_helper(ours)
+        lines = self.get(rel).rstrip("\n").split("\n")
+        have = [i for i, l in enumerate(lines) if l.startswith("#include")]
+        for inc in includes:
+            if inc not in lines:
+                insert_sorted(lines, inc, have[0], have[-1] + 1)
+                have.append(have[-1] + 1)
+        self.put(rel, "\n".join(lines) + "\n\n" + body.strip("\n") + "\n")
+
+    # Bindings.
+    def bindings(self, includes, consts):
+        rel = "rust/bindings/bindings_helper.h"
+        lines = self.get(rel).split("\n")
+        # The sorted list of the kernel's own headers.
+        first = lines.index("#include <kunit/test.h>")
+        last = lines.index("#include <trace/events/rust_sample.h>")
+        for inc in includes:
+            if inc not in lines:
+                insert_sorted(lines, inc, first, last + 1)
+                last += 1
+        ours = {}
+        for l in self.src(rel).split("\n"):
+            m = re.match(r"const (.+) RVIRTIO_CONST_(\w+) = (.+);$", l)
+            if m:
+                ours[m.group(2)] = f"const {m.group(1)} RUST_CONST_HELPER_{m.group(2)} = {m.group(3)};"
+        anchor = next(i for i, l in enumerate(lines) if "RUST_CONST_HELPER_BLK_FEAT_ROTATIONAL" in l)
+        new = []
+        for name in consts:
+            if name not in ours:
+                die(f"no constant {name} in the project's bindings_helper.h")
+            if f"RUST_CONST_HELPER_{name} " not in "\n".join(lines):
+                new.append(ours[name])
+        lines[anchor + 1:anchor + 1] = new
+        self.put(rel, "\n".join(lines))
+        rel = "rust/bindgen_parameters"
+        lines = self.get(rel).split("\n")
+        anchor = max(i for i, l in enumerate(lines) if l.startswith("--blocklist-item "))
+        lines[anchor + 1:anchor + 1] = [f"--blocklist-item {n}" for n in consts if n in MACRO_CONSTS]
+        self.put(rel, "\n".join(lines))
+
+    def project_includes(self, pattern):
+        """The project's bindings_helper.h include lines matching pattern."""
+        return [l for l in self.src("rust/bindings/bindings_helper.h").split("\n")
+                if l.startswith("#include") and re.search(pattern, l)]
+
+    def patch(self, name):
+        run(["git", "apply", "--index", os.path.join(HERE, "patches", name)], cwd=self.tree)
+
+    def maintainers(self, section, entry):
+        """Add the MAINTAINERS section `section` (its first line) with the
+        lines of `entry`, where alphabetical order puts it; or, if it exists,
+        add the F: lines of `entry` it lacks."""
+        lines = self.get("MAINTAINERS").split("\n")
+        if section in lines:
+            i = lines.index(section)
+            j = i
+            while lines[j].strip() != "":
+                j += 1
+            for l in entry.split("\n"):
+                if l.startswith("F:") and l not in lines[i:j]:
+                    insert_sorted(lines, l, i + 1, j)
+                    j += 1
+            self.put("MAINTAINERS", "\n".join(lines))
+            return
+        start = lines.index("Maintainers List") if "Maintainers List" in lines else 0
+        titles = [i for i in range(start, len(lines))
+                  if lines[i] and lines[i][0].isupper() and i > 0 and lines[i - 1] == ""
+                  and i + 1 < len(lines) and re.match(r"[A-Z]:\t", lines[i + 1])]
+        pos = next((i for i in titles if lines[i] > section), len(lines))
+        lines[pos:pos] = [section] + entry.split("\n") + [""]
+        self.put("MAINTAINERS", "\n".join(lines))
+
+
+def run(cmd, cwd=None, **kw):
+    r = subprocess.run(cmd, cwd=cwd, **kw)
+    if r.returncode:
+        die(f"{' '.join(cmd)} failed ({r.returncode})")
+    return r
+
+
+# --- The series ----------------------------------------------------------------
+
+def maintainer_lines(ident, lists, files):
+    return "\n".join([f"M:\t{ident}"] + [f"L:\t{l}" for l in lists] + ["S:\tMaintained"] +
+                     [f"F:\t{f}" for f in files])
+
+
+RUST_LIST = "rust-for-linux@vger.kernel.org"
+VIRT_LIST = "virtualization@lists.linux.dev"
+NET_LIST = "netdev@vger.kernel.org"
+BLOCK_LIST = "linux-block@vger.kernel.org"
+
+
+def p_helpers(t, ident):
+    for name in ("blk.c", "idr.c", "netdevice.c", "page_pool.c", "scatterlist.c",
+                 "skbuff.c", "virtio.c"):
+        t.helper(name)
+    t.maintainers("RUST [VIRTIO]", maintainer_lines(ident, [VIRT_LIST, RUST_LIST],
+                                                    ["rust/helpers/virtio.c"]))
+    t.maintainers("RUST [NETDEVICE]", maintainer_lines(
+        ident, [NET_LIST, RUST_LIST],
+        ["rust/helpers/netdevice.c", "rust/helpers/page_pool.c", "rust/helpers/skbuff.c"]))
+    t.maintainers("RUST [IDA]", maintainer_lines(ident, [RUST_LIST], ["rust/helpers/idr.c"]))
+
+
+VIRTIO_CONSTS = ["VIRTIO_RING_F_INDIRECT_DESC"]
+BLOCK_CONSTS = ["BLK_FEAT_WRITE_CACHE", "BLK_FEAT_FUA", "BLK_FEAT_ROTATIONAL", "REQ_OP_MASK",
+                "REQ_FUA", "REQ_NOUNMAP", "BLK_STS_OK", "BLK_STS_RESOURCE",
+                "BLK_STS_DEV_RESOURCE"]
+# Macros that are plain numbers, which bindgen turns into `u32` constants of
+# the same name: the typed constant replaces them, as for VM_* in
+# rust/bindgen_parameters.
+MACRO_CONSTS = ["VIRTIO_RING_F_INDIRECT_DESC", "BLK_STS_OK", "MAX_SKB_FRAGS"]
+NET_CONSTS = ["MAX_SKB_FRAGS", "NETIF_F_HIGHDMA", "NETIF_F_RXCSUM", "NETIF_F_SG",
+              "NETIF_F_HW_CSUM", "NETIF_F_TSO", "NETIF_F_TSO6", "NETIF_F_TSO_ECN",
+              "NETIF_F_GSO_ROBUST", "NETIF_F_GRO_HW", "NAPI_STRUCT_SIZE", "NAPI_STRUCT_ALIGN"]
+
+
+def p_bindings(t, ident):
+    # The constants come with the abstraction that uses them.
+    t.bindings(t.project_includes(r"."), [])
+
+
+def p_block(t, ident):
+    t.bindings([], BLOCK_CONSTS)
+    for rel in ("rust/kernel/block.rs", "rust/kernel/block/mq.rs",
+                "rust/kernel/block/mq/gen_disk.rs", "rust/kernel/block/mq/operations.rs",
+                "rust/kernel/block/mq/request.rs", "rust/kernel/block/mq/tag_set.rs"):
+        t.abstraction(rel)
+    t.patch("rnull-block-mq.patch")
+    # The block layer code no longer uses `Error::to_blk_status()`.
+    t.patch("error-to-blk-status.patch")
+
+
+def p_ida(t, ident):
+    t.abstraction("rust/kernel/ida.rs")
+    t.after("rust/kernel/lib.rs", "pub mod id_pool;", "pub mod ida;")
+    t.maintainers("RUST [IDA]", maintainer_lines(ident, [RUST_LIST], ["rust/kernel/ida.rs"]))
+
+
+def p_hw_random(t, ident):
+    t.abstraction("rust/kernel/hw_random.rs")
+    t.after("rust/kernel/lib.rs", "pub mod gpu;",
+            '#[cfg(CONFIG_HW_RANDOM = "y")]\npub mod hw_random;')
+    t.maintainers("RUST [HW_RANDOM]", maintainer_lines(ident, [RUST_LIST],
+                                                       ["rust/kernel/hw_random.rs"]))
+
+
+NET_MODS = ("ethtool", "napi", "netdevice", "page_pool", "skbuff")
+
+
+def p_net(t, ident):
+    t.bindings([], NET_CONSTS)
+    for m in NET_MODS:
+        t.abstraction(f"rust/kernel/net/{m}.rs")
+    # Page pools need CONFIG_PAGE_POOL (which needs CONFIG_NET); socket
+    # buffers use them, and the rest uses both.
+    t.after("rust/kernel/net/mod.rs", "pub mod netlink;",
+            "\n".join(f"#[cfg(CONFIG_PAGE_POOL)]\npub mod {m};" for m in NET_MODS))
+    t.maintainers("RUST [NETDEVICE]", maintainer_lines(
+        ident, [NET_LIST, RUST_LIST], [f"rust/kernel/net/{m}.rs" for m in NET_MODS]))
+
+
+def p_virtio(t, ident):
+    t.bindings([], VIRTIO_CONSTS)
+    t.abstraction("rust/kernel/virtio.rs",
+                  drop=[r"pub mod blk;", r"pub mod net;", r"#\[cfg\(CONFIG_BLOCK\)\]",
+                        r"pub mod request;"])
+    t.abstraction("rust/kernel/virtio/sg.rs")
+    t.abstraction("rust/kernel/virtio/virtqueue.rs")
+    t.after("rust/kernel/lib.rs", "pub mod uaccess;", '#[cfg(CONFIG_VIRTIO = "y")]\npub mod virtio;')
+    t.maintainers("RUST [VIRTIO]", maintainer_lines(
+        ident, [VIRT_LIST, RUST_LIST],
+        ["rust/kernel/virtio.rs", "rust/kernel/virtio/sg.rs", "rust/kernel/virtio/virtqueue.rs"]))
+
+
+def p_virtio_request(t, ident):
+    t.abstraction("rust/kernel/virtio/request.rs")
+    t.abstraction("rust/kernel/virtio/blk.rs")
+    t.before("rust/kernel/virtio.rs", "pub mod sg;", "pub mod blk;\n#[cfg(CONFIG_BLOCK)]\npub mod request;")
+    t.maintainers("RUST [VIRTIO]", maintainer_lines(
+        ident, [], ["rust/kernel/virtio/blk.rs", "rust/kernel/virtio/request.rs"]))
+
+
+def p_virtio_net(t, ident):
+    t.abstraction("rust/kernel/virtio/net.rs")
+    t.after("rust/kernel/virtio.rs", "pub mod blk;", "#[cfg(CONFIG_PAGE_POOL)]\npub mod net;")
+    t.maintainers("RUST [VIRTIO]", maintainer_lines(ident, [], ["rust/kernel/virtio/net.rs"]))
+
+
+def p_rng_sample(t, ident):
+    t.driver("samples/rust/rvirtio_rng_main.rs")
+    t.after_block("samples/rust/Kconfig", "config SAMPLE_RUST_MINIMAL", """config SAMPLE_RUST_VIRTIO_RNG
+	tristate "Virtio entropy source"
+	depends on VIRTIO=y && HW_RANDOM=y
+	help
+	  This option builds a Rust driver for virtio entropy devices
+	  (virtio-rng): it registers each device as a hardware random
+	  number generator, as the C virtio-rng driver does. It shows the
+	  virtio bus and virtqueue abstractions at their simplest.
+
+	  To compile this as a module, choose M here:
+	  the module will be called rvirtio_rng.
+
+	  If unsure, say N.""")
+    t.after("samples/rust/Makefile", "obj-$(CONFIG_SAMPLE_RUST_MINIMAL)		+= rust_minimal.o",
+            "obj-$(CONFIG_SAMPLE_RUST_VIRTIO_RNG)		+= rvirtio_rng.o")
+    t.maintainers("RUST [VIRTIO]", maintainer_lines(ident, [], ["samples/rust/rvirtio_rng.rs"]))
+
+
+def p_blk_driver(t, ident):
+    t.driver("drivers/block/rvirtio_blk/rvirtio_blk_main.rs")
+    t.after_block("drivers/block/Kconfig", "config VIRTIO_BLK", """config VIRTIO_BLK_RUST
+	tristate "Virtio block driver in Rust"
+	depends on RUST && VIRTIO=y
+	help
+	  A virtio block driver written in Rust, a replacement for
+	  VIRTIO_BLK: it serves the same devices and presents the same
+	  disks (/dev/vdX, the same queue limits, serial and geometry).
+	  Load one of the two drivers, not both.
+
+	  To compile this driver as a module, choose M here: the
+	  module will be called rvirtio_blk.
+
+	  If unsure, say N.""")
+    t.after("drivers/block/Makefile", "obj-$(CONFIG_VIRTIO_BLK)	+= virtio_blk.o",
+            "obj-$(CONFIG_VIRTIO_BLK_RUST)	+= rvirtio_blk.o")
+    t.maintainers("VIRTIO BLOCK DRIVER [RUST]", maintainer_lines(
+        ident, [VIRT_LIST, BLOCK_LIST, RUST_LIST], ["drivers/block/rvirtio_blk.rs"]))
+
+
+def p_net_driver(t, ident):
+    t.driver("drivers/net/rvirtio_net/rvirtio_net_main.rs")
+    t.after_block("drivers/net/Kconfig", "config VIRTIO_NET", """config VIRTIO_NET_RUST
+	tristate "Virtio network driver in Rust"
+	depends on RUST && VIRTIO=y
+	select PAGE_POOL
+	help
+	  A virtio network driver written in Rust, for the devices that
+	  VIRTIO_NET serves: receive and transmit queues with NAPI,
+	  checksum and segmentation offloads and the control queue, one
+	  queue pair. Load one of the two drivers, not both.
+
+	  To compile this driver as a module, choose M here: the
+	  module will be called rvirtio_net.
+
+	  If unsure, say N.""")
+    t.after("drivers/net/Makefile", "obj-$(CONFIG_VIRTIO_NET) += virtio_net.o",
+            "obj-$(CONFIG_VIRTIO_NET_RUST) += rvirtio_net.o")
+    t.maintainers("VIRTIO NET DRIVER [RUST]", maintainer_lines(
+        ident, [VIRT_LIST, NET_LIST, RUST_LIST], ["drivers/net/rvirtio_net.rs"]))
+
+
+def p_kunit(t, ident):
+    t.after_block("rust/kernel/Kconfig.test", "config RUST_KVEC_KUNIT_TEST", """config RUST_VIRTIO_KUNIT_TEST
+	bool "KUnit tests for the Rust virtio, block and network abstractions" if !KUNIT_ALL_TESTS
+	depends on VIRTIO=y
+	default KUNIT_ALL_TESTS
+	help
+	  This option enables the KUnit tests of the Rust abstractions the
+	  virtio drivers use: virtio feature negotiation, configuration
+	  fields and scatterlists, the virtio-blk and virtio-net protocol
+	  layouts, blk-mq requests, socket buffers, page pools, ethtool and
+	  IDA. These are only for development and testing, not for regular
+	  kernel use cases.
+
+	  If unsure, say N.""")
+
+
+# (name, function). The commit messages are messages/<name>.txt: the subject
+# line, a blank line, the body.
+SERIES = [
+    ("bindings", p_bindings),
+    ("helpers", p_helpers),
+    ("block-mq", p_block),
+    ("ida", p_ida),
+    ("hw-random", p_hw_random),
+    ("net", p_net),
+    ("virtio", p_virtio),
+    ("virtio-blk", p_virtio_request),
+    ("virtio-net", p_virtio_net),
+    ("rng-sample", p_rng_sample),
+    ("blk-driver", p_blk_driver),
+    ("net-driver", p_net_driver),
+    ("kunit", p_kunit),
+]
+
+
+def check_summary(report):
+    """The last line of a `make check` report ("N passed, N failed")."""
+    if report and os.path.exists(report):
+        lines = [l for l in read(report).split("\n") if l.strip()]
+        if lines and re.match(r"\d+ passed, \d+ failed", lines[-1]):
+            return lines[-1]
+    return "(no `make check` report in this tree: run `make check` first)"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--top", required=True)
+    ap.add_argument("--tree", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--base", required=True, help="the tree's version tag")
+    ap.add_argument("--report", help="report.txt of the last `make check`, for the cover letter")
+    args = ap.parse_args()
+    args.out = os.path.abspath(args.out)
+
+    ident = subprocess.run(["git", "var", "GIT_AUTHOR_IDENT"], cwd=args.top, check=True,
+                           capture_output=True, text=True).stdout
+    ident = re.sub(r" \d+ [+-]\d+$", "", ident.strip())
+    t = Tree(args.top, args.tree)
+    run(["git", "checkout", "-q", "-f", args.base], cwd=args.tree)
+    run(["git", "clean", "-q", "-f", "-d", "-x"], cwd=args.tree)
+    for name, fn in SERIES:
+        fn(t, ident)
+        msg = read(os.path.join(HERE, "messages", f"{name}.txt"))
+        # Debian's tree ignores everything at its top level (.gitignore).
+        run(["git", "add", "-A", "-f"], cwd=args.tree)
+        run(["git", "commit", "-q", "-s", "--no-verify", "-F", "-"], cwd=args.tree,
+            input=msg, text=True)
+    os.makedirs(args.out, exist_ok=True)
+    for f in os.listdir(args.out):
+        if f.endswith(".patch"):
+            os.unlink(os.path.join(args.out, f))
+    run(["git", "format-patch", "-q", "--cover-letter", f"--base={args.base}",
+         "--subject-prefix=PATCH", "-o", args.out, f"{args.base}..HEAD"], cwd=args.tree)
+    cover = os.path.join(args.out, "0000-cover-letter.patch")
+    text = read(cover)
+    body = read(os.path.join(HERE, "messages", "cover.txt"))
+    body = body.replace("@CHECK@", check_summary(args.report))
+    subject, _, rest = body.partition("\n\n")
+    text = text.replace("*** SUBJECT HERE ***", subject.strip())
+    text = text.replace("*** BLURB HERE ***", rest.strip())
+    write(cover, text)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
