@@ -28,9 +28,7 @@ kdir=$(resolve_kdir debug)
 [ -z "${KDIR:-}" ] || RVIRTIO_USER_KDIR=1
 mo=$top/build/$([ -n "${KDIR:-}" ] && echo custom || echo debug)
 
-logs=$top/build/logs/check-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$logs"
-ln -sfn "$logs" "$top/build/logs/latest"
+logs=$(new_logs check latest)
 
 build_modules "$kdir" "$mo" RVIRTIO_WERROR=1
 

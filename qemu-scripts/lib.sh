@@ -29,6 +29,16 @@ die() {
 	exit 1
 }
 
+# new_logs KIND [LINK]: makes build/logs/KIND-<time>/ (and points
+# build/logs/LINK at it), prints its path.
+new_logs() {
+	local dir
+	dir=$RVIRTIO_TOP/build/logs/$1-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$dir"
+	[ -z "${2:-}" ] || ln -sfn "$dir" "$RVIRTIO_TOP/build/logs/$2"
+	echo "$dir"
+}
+
 nproc_jobs() {
 	nproc 2>/dev/null || echo 2
 }

@@ -20,8 +20,7 @@ flavour=${FLAVOUR:-lean}
 kdir=$(resolve_kdir "$flavour")
 [ -z "${KDIR:-}" ] || RVIRTIO_USER_KDIR=1
 mo=$top/build/$([ -n "${KDIR:-}" ] && echo custom || echo "$flavour")
-logs=$top/build/logs/run-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$logs"
+logs=$(new_logs run)
 
 build_modules "$kdir" "$mo"
 RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") "$top/qemu-scripts/initramfs.sh" \

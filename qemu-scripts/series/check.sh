@@ -33,9 +33,7 @@ top=$RVIRTIO_TOP
 
 "$top/qemu-scripts/setup.sh"
 kdir=$(resolve_kdir debug)
-logs=$top/build/logs/series-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$logs"
-ln -sfn "$logs" "$top/build/logs/series-latest"
+logs=$(new_logs series series-latest)
 
 say "Series: make series"
 series=$("$top/qemu-scripts/series/series.sh")

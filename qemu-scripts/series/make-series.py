@@ -490,9 +490,26 @@ def p_rng_sample(t, ident):
     t.maintainers("RUST [VIRTIO]", maintainer_lines(ident, [], ["samples/rust/rvirtio_rng.rs"]))
 
 
+def in_tree_driver(t, ident, rel, kconfig_after, kconfig, makefile_after, section, lists):
+    """A driver of the project as a module of its subsystem's directory:
+    its file, its Kconfig entry after `kconfig_after` (the C driver's), its
+    Makefile line after the C driver's, its MAINTAINERS section."""
+    dest = MOVES[rel]
+    directory, name = os.path.split(dest)
+    symbol = re.match(r"config (\w+)", kconfig).group(1)
+    obj = name.replace(".rs", ".o")
+    t.driver(rel)
+    t.after_block(f"{directory}/Kconfig", kconfig_after, kconfig)
+    anchor = next(l for l in t.get(f"{directory}/Makefile").split("\n")
+                  if l.startswith(makefile_after))
+    sep = anchor[len(makefile_after):anchor.index("+=")]
+    t.after(f"{directory}/Makefile", anchor, f"obj-$(CONFIG_{symbol}){sep}+= {obj}")
+    t.maintainers(section, maintainer_lines(ident, lists + [RUST_LIST], [dest]))
+
+
 def p_blk_driver(t, ident):
-    t.driver("drivers/block/rvirtio_blk/rvirtio_blk_main.rs")
-    t.after_block("drivers/block/Kconfig", "config VIRTIO_BLK", """config VIRTIO_BLK_RUST
+    in_tree_driver(t, ident, "drivers/block/rvirtio_blk/rvirtio_blk_main.rs",
+                   "config VIRTIO_BLK", """config VIRTIO_BLK_RUST
 	tristate "Virtio block driver in Rust"
 	depends on RUST && VIRTIO=y
 	help
@@ -504,16 +521,13 @@ def p_blk_driver(t, ident):
 	  To compile this driver as a module, choose M here: the
 	  module will be called rvirtio_blk.
 
-	  If unsure, say N.""")
-    t.after("drivers/block/Makefile", "obj-$(CONFIG_VIRTIO_BLK)	+= virtio_blk.o",
-            "obj-$(CONFIG_VIRTIO_BLK_RUST)	+= rvirtio_blk.o")
-    t.maintainers("VIRTIO BLOCK DRIVER [RUST]", maintainer_lines(
-        ident, [VIRT_LIST, BLOCK_LIST, RUST_LIST], ["drivers/block/rvirtio_blk.rs"]))
+	  If unsure, say N.""", "obj-$(CONFIG_VIRTIO_BLK)", "VIRTIO BLOCK DRIVER [RUST]",
+                   [VIRT_LIST, BLOCK_LIST])
 
 
 def p_net_driver(t, ident):
-    t.driver("drivers/net/rvirtio_net/rvirtio_net_main.rs")
-    t.after_block("drivers/net/Kconfig", "config VIRTIO_NET", """config VIRTIO_NET_RUST
+    in_tree_driver(t, ident, "drivers/net/rvirtio_net/rvirtio_net_main.rs",
+                   "config VIRTIO_NET", """config VIRTIO_NET_RUST
 	tristate "Virtio network driver in Rust"
 	depends on RUST && VIRTIO=y
 	select PAGE_POOL
@@ -526,11 +540,8 @@ def p_net_driver(t, ident):
 	  To compile this driver as a module, choose M here: the
 	  module will be called rvirtio_net.
 
-	  If unsure, say N.""")
-    t.after("drivers/net/Makefile", "obj-$(CONFIG_VIRTIO_NET) += virtio_net.o",
-            "obj-$(CONFIG_VIRTIO_NET_RUST) += rvirtio_net.o")
-    t.maintainers("VIRTIO NET DRIVER [RUST]", maintainer_lines(
-        ident, [VIRT_LIST, NET_LIST, RUST_LIST], ["drivers/net/rvirtio_net.rs"]))
+	  If unsure, say N.""", "obj-$(CONFIG_VIRTIO_NET)", "VIRTIO NET DRIVER [RUST]",
+                   [VIRT_LIST, NET_LIST])
 
 
 def p_kunit(t, ident):
