@@ -344,12 +344,16 @@ class Tree:
                     j += 1
             self.put("MAINTAINERS", "\n".join(lines))
             return
-        start = lines.index("Maintainers List") if "Maintainers List" in lines else 0
-        titles = [i for i in range(start, len(lines))
-                  if lines[i] and lines[i][0].isupper() and i > 0 and lines[i - 1] == ""
-                  and i + 1 < len(lines) and re.match(r"[A-Z]:\t", lines[i + 1])]
-        pos = next((i for i in titles if lines[i] > section), len(lines))
-        lines[pos:pos] = [section] + entry.split("\n") + [""]
+        # After the entry that sorts last below it (the file is not in
+        # perfect order, so not before the first entry above it).
+        titles = [i for i in range(1, len(lines) - 1)
+                  if lines[i] and lines[i][0].isupper() and lines[i - 1] == ""
+                  and re.match(r"[A-Z]:\t", lines[i + 1])]
+        prev = max((i for i in titles if lines[i] < section), key=lambda i: lines[i])
+        pos = prev
+        while lines[pos].strip() != "":
+            pos += 1
+        lines[pos + 1:pos + 1] = [section] + entry.split("\n") + [""]
         self.put("MAINTAINERS", "\n".join(lines))
 
 

@@ -44,16 +44,15 @@ __rust_helper unsigned short rust_helper_req_get_ioprio(struct request *req)
 }
 
 /*
- * struct hd_geometry is opaque to the kernel crate's bindings (linux/hdreg.h
- * is not among its headers). In the kernel tree, the header joins
- * rust/bindings/bindings_helper.h and this helper is not needed.
+ * Fills the geometry of a getgeo() call: struct hd_geometry (linux/hdreg.h)
+ * is not among the headers the bindings are generated from.
  */
 #include <linux/hdreg.h>
 
-__rust_helper void rust_helper_rvirtio_set_hd_geometry(struct hd_geometry *geo,
-						       unsigned char heads,
-						       unsigned char sectors,
-						       unsigned short cylinders)
+__rust_helper void rust_helper_hd_geometry_set(struct hd_geometry *geo,
+					       unsigned char heads,
+					       unsigned char sectors,
+					       unsigned short cylinders)
 {
 	geo->heads = heads;
 	geo->sectors = sectors;

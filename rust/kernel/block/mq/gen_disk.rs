@@ -625,7 +625,7 @@ impl<T: Operations> GenDiskVTable<T> {
             cylinders: (capacity >> 11) as u16,
         });
         // SAFETY: `geo` is valid for writes.
-        unsafe { bindings::rvirtio_set_hd_geometry(geo, g.heads, g.sectors, g.cylinders) };
+        unsafe { bindings::hd_geometry_set(geo, g.heads, g.sectors, g.cylinders) };
         0
     }
 
