@@ -18,7 +18,8 @@
 #     rustdoc` without a warning;
 #  5. that kernel and its modules boot in QEMU on the harness of `make
 #     check`: the built-in KUnit suites (their results from debugfs) and the
-#     guest suites of the virtio-rng sample and of the block driver.
+#     guest suites of the virtio-rng sample, of the block driver (data) and
+#     of the network driver (binding, link, traffic and offloads).
 #
 # The in-tree build is incremental: the first run copies the cached debug
 # build (its object tree, with the paths in its command files rewritten to
@@ -216,7 +217,7 @@ if [ $build_ok = 1 ]; then
 	done
 	truncate -s 64M "$logs/blk-data.img"
 	"$top/qemu-scripts/blk-pattern.py" write "$logs/blk-data.img"
-	RVIRTIO_GUEST_TESTS="10 21 30 50" RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") \
+	RVIRTIO_GUEST_TESTS="10 21 30 50 60 62" RVIRTIO_FIO=$("$top/qemu-scripts/fio.sh") \
 		"$top/qemu-scripts/initramfs.sh" "$obj" "$mo" "$logs/initramfs.cpio"
 	say "Series: booting the in-tree kernel and modules"
 	"$top/qemu-scripts/run-vm.sh" --mode check --quiet \
@@ -232,8 +233,8 @@ fi
 
 # The built-in suites the series adds (named rust_kernel_* in tree), the
 # kernel crate's doctests, and the guest suites.
-expect=(rvirtio_series rvirtio_boot rvirtio_rng rvirtio_blk_data rvirtio_blk_host kmemleak
-	rust_doctests_kernel)
+expect=(rvirtio_series rvirtio_boot rvirtio_rng rvirtio_blk_data rvirtio_blk_host rvirtio_net
+	rvirtio_net_traffic kmemleak rust_doctests_kernel)
 mapfile -t -O ${#expect[@]} expect < <(
 	grep -rhoE '#\[kunit_tests\(rvirtio_[a-z0-9_]+\)\]' "$top/rust/kernel" |
 		sed -E 's/.*\(rvirtio_([a-z0-9_]+)\).*/rust_kernel_\1/' | sort -u
