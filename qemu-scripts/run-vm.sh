@@ -249,13 +249,30 @@ if [ $interactive = 1 ]; then
 		-serial mon:stdio 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 else
-	# shellcheck disable=SC2046
-	timeout -k 10 "$timeout" "${wrap[@]}" $qemu "${base_args[@]}" "${devices[@]}" "${plugin[@]}" \
-		$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
-		</dev/null 2>&1 |
-		"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \
-			"${agent_args[@]}" $([ $quiet = 1 ] && echo --progress)
-	rc=${PIPESTATUS[0]}
+	# QEMU 7.2's multi-threaded TCG sometimes dies of a segmentation fault
+	# in memory_region_dispatch_write() while the guest enumerates PCI, long
+	# before anything of the project runs. A QEMU that crashed before the
+	# first test began is started once more; the first console log is kept
+	# next to the second (<log>.qemu-crash) and the second says so. A crash
+	# later, or a second one, is the run's result.
+	for attempt in 1 2; do
+		rm -f "$qmp"
+		# shellcheck disable=SC2046
+		timeout -k 10 "$timeout" "${wrap[@]}" $qemu "${base_args[@]}" "${devices[@]}" "${plugin[@]}" \
+			$(accel_args "$accel") -serial stdio -qmp "unix:$qmp,server=on,wait=off" \
+			</dev/null 2>&1 |
+			"$RVIRTIO_TOP/qemu-scripts/console-agent.py" --log "$log" --qmp "$qmp" \
+				"${agent_args[@]}" $([ $quiet = 1 ] && echo --progress)
+		rc=${PIPESTATUS[0]}
+		[ $attempt = 1 ] && [ $rc = 139 ] && ! grep -aq 'RVIRTIO-KTAP-BEGIN' "$log" || break
+		mv "$log" "$log.qemu-crash"
+		say "QEMU crashed (status 139) during the boot, before any test; starting it again (first log: $log.qemu-crash)"
+		echo "rvirtio: QEMU crashed (status 139) during the boot, before any test; started again (first log: $log.qemu-crash)" >"$log.retry-note"
+	done
+	if [ -f "$log.retry-note" ]; then
+		cat "$log.retry-note" >>"$log"
+		rm -f "$log.retry-note"
+	fi
 fi
 set -e -o pipefail
 
