@@ -17,7 +17,9 @@ Documentation/design.rst, "One source, two builds"):
     `mod rust_kernel { ... }`) and their comments are removed;
     `rust_kernel::` becomes `kernel::`, and the abstractions' exported macros
     are reached as `kernel::name!` instead of `crate::name!`.
-  * Abstractions: the constants that the extra bindings generate as
+  * Abstractions: `kernel::` becomes `crate::` outside comments, as the
+    kernel crate's files say it, and the imports are joined (rustfmt
+    formats the file again); the constants that the extra bindings generate as
     `RVIRTIO_CONST_X` are the kernel's `RUST_CONST_HELPER_X`, which bindgen
     names `X`; the in-file KUnit suites, built with `--cfg rvirtio_kunit` out
     of tree, are behind CONFIG_RUST_VIRTIO_KUNIT_TEST and named
@@ -83,6 +85,13 @@ def write(path, text):
 
 def rewrite_abstraction(text):
     """A file of rust/kernel/ as the kernel crate compiles it."""
+    # Out of tree the abstractions reach the kernel crate as `kernel::`; in
+    # it, its files say `crate::`. Not in comments: the documentation's
+    # examples are doctests, other crates.
+    text = "\n".join(l if l.lstrip().startswith("//") else
+                     re.sub(r"(?<![\w:$])kernel::", "crate::", l)
+                     for l in text.split("\n"))
+    text = merge_uses(text, "crate")
     text = text.replace("bindings::RVIRTIO_CONST_", "bindings::")
     text = text.replace("#[cfg(rvirtio_kunit)]", "#[cfg(CONFIG_RUST_VIRTIO_KUNIT_TEST)]")
     text = re.sub(r"kunit_tests\(rvirtio_", "kunit_tests(rust_kernel_", text)
@@ -128,36 +137,47 @@ def drop_path_modules(lines):
     return out
 
 
-def merge_kernel_uses(text):
-    """Joins the top-level `use kernel::{...};` blocks (the kernel crate's
-    items and, once renamed, the abstractions') into the first one; rustfmt
-    sorts the result."""
+def merge_uses(text, root):
+    """Joins the top-level `use <root>::{...};` blocks and single-line
+    `use <root>::path;` statements (not those under an attribute) into the
+    first block: the kernel crate's items and, once renamed, the
+    abstractions' are one import. rustfmt sorts the result."""
     lines = text.split("\n")
     blocks = []
     i = 0
     while i < len(lines):
-        if lines[i] == "use kernel::{":
+        attributed = i > 0 and lines[i - 1].startswith("#[")
+        if lines[i] == f"use {root}::{{" and not attributed:
             j = i
             while lines[j] != "};":
                 j += 1
-            blocks.append((i, j))
+            blocks.append((i, j, lines[i + 1:j]))
             i = j
+        elif re.fullmatch(rf"use {root}::[\w:]+;", lines[i]) and not attributed:
+            path = lines[i][len(f"use {root}::"):-1]
+            blocks.append((i, i, [f"    {path},"]))
         i += 1
-    if len(blocks) < 2:
+    if not any(a != b for a, b, _ in blocks) or len(blocks) < 2:
         return text
     items = []
-    for a, b in blocks:
-        body = lines[a + 1:b]
+    for _, _, body in blocks:
         if items and not items[-1].rstrip().endswith(","):
             items[-1] = items[-1].replace(" //", "").rstrip() + ","
         items += body
-    for a, b in reversed(blocks[1:]):
+    first = next(k for k, (a, b, _) in enumerate(blocks) if a != b)
+    blocks = [(a, b) for a, b, _ in blocks]
+    head = blocks.pop(first)
+    for a, b in reversed(blocks):
+        if a < head[0]:
+            continue
         end = b + 1
         if end < len(lines) and lines[end] == "" and a > 0 and lines[a - 1] == "":
             end += 1
         del lines[a:end]
-    a, b = blocks[0]
+    a, b = head
     lines[a + 1:b] = items
+    for a, b in reversed([x for x in blocks if x[0] < head[0]]):
+        del lines[a:b + 1]
     return "\n".join(lines)
 
 
@@ -175,7 +195,7 @@ def rewrite_driver(text):
     lines = drop_path_modules(text.split("\n"))
     text = "\n".join(lines)
     text = text.replace("rust_kernel::", "kernel::")
-    text = merge_kernel_uses(text)
+    text = merge_uses(text, "kernel")
     for m in EXPORTED_MACROS:
         text = text.replace(f"crate::{m}!", f"kernel::{m}!")
     if "rust_kernel" in text or "#[path" in text:
@@ -233,7 +253,7 @@ class Tree:
         text = rewrite_abstraction(self.src(rel))
         for pat in drop:
             text = "\n".join(l for l in text.split("\n") if not re.fullmatch(pat, l))
-        self.put(rel, text)
+        self.put(rel, rustfmt(text, self.path(".rustfmt.toml")))
 
     def driver(self, rel):
         text = rustfmt(rewrite_driver(self.src(rel)), self.path(".rustfmt.toml"))
