@@ -22,7 +22,11 @@ fi
 
 rm -rf "$base" "$base.tmp"
 mkdir -p "$RVIRTIO_CACHE/series"
-cp -al "$src" "$base.tmp"
+# Hard links where the source is on the cache's file system (KSRC= may not be).
+cp -al "$src" "$base.tmp" 2>/dev/null || { rm -rf "$base.tmp"; cp -a "$src" "$base.tmp"; }
+# A source that is a git repository of its own (KSRC=) gets a history of one
+# commit here all the same.
+rm -rf "$base.tmp/.git"
 (
 	cd "$base.tmp"
 	export GIT_AUTHOR_NAME="Linux $ver" GIT_AUTHOR_EMAIL="linux@localhost"
