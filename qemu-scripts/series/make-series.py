@@ -259,13 +259,12 @@ class Tree:
         text = rustfmt(rewrite_driver(self.src(rel)), self.path(".rustfmt.toml"))
         self.put(MOVES[rel], text)
 
-    def after(self, rel, anchor, new, occurrence=1):
+    def after(self, rel, anchor, new):
         """Insert `new` (lines) after the line equal to `anchor`."""
         lines = self.get(rel).split("\n")
-        idx = [i for i, l in enumerate(lines) if l == anchor]
-        if len(idx) < occurrence:
+        if anchor not in lines:
             die(f"{rel}: no line {anchor!r}")
-        i = idx[occurrence - 1] + 1
+        i = lines.index(anchor) + 1
         lines[i:i] = new.split("\n")
         self.put(rel, "\n".join(lines))
 
@@ -340,10 +339,10 @@ class Tree:
         lines[anchor + 1:anchor + 1] = [f"--blocklist-item {n}" for n in consts if n in MACRO_CONSTS]
         self.put(rel, "\n".join(lines))
 
-    def project_includes(self, pattern):
-        """The project's bindings_helper.h include lines matching pattern."""
+    def project_includes(self):
+        """The project's bindings_helper.h include lines."""
         return [l for l in self.src("rust/bindings/bindings_helper.h").split("\n")
-                if l.startswith("#include") and re.search(pattern, l)]
+                if l.startswith("#include")]
 
     def patch(self, name):
         run(["git", "apply", "--index", os.path.join(HERE, "patches", name)], cwd=self.tree)
@@ -424,7 +423,7 @@ NET_CONSTS = ["MAX_SKB_FRAGS", "NETIF_F_HIGHDMA", "NETIF_F_RXCSUM", "NETIF_F_SG"
 
 def p_bindings(t, ident):
     # The constants come with the abstraction that uses them.
-    t.bindings(t.project_includes(r"."), [])
+    t.bindings(t.project_includes(), [])
 
 
 def p_block(t, ident):
