@@ -98,6 +98,7 @@ def rewrite_abstraction(text):
     # A `module!` invocation cannot be a doctest (the kernel's own
     # `module_*_driver!` examples are `ignore` too).
     text = re.sub(r"/// ```ignore\n(?!/// kernel::module_virtio_driver!)", "/// ```\n", text)
+    text = text.replace("//! ```ignore\n", "//! ```rust\n")
     return text
 
 

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Types for working with the block layer.
-//!
-//! The project's copy of the kernel crate's `block` module (Linux 7.3), extended where the
-//! drivers need more; see `Documentation/block.rst` for what differs from the original.
 
 pub mod mq;
 
@@ -15,11 +12,18 @@ use kernel::{
     str::CStr, //
 };
 
-/// The size of a sector (`SECTOR_SIZE`): capacities and positions are counted in sectors.
-pub const SECTOR_SIZE: u32 = 512;
+/// Bit mask for masking out [`SECTOR_SIZE`].
+pub const SECTOR_MASK: u32 = bindings::SECTOR_MASK;
 
-/// `log2(SECTOR_SIZE)` (`SECTOR_SHIFT`).
-pub const SECTOR_SHIFT: u32 = 9;
+/// Sectors are size `1 << SECTOR_SHIFT`.
+pub const SECTOR_SHIFT: u32 = bindings::SECTOR_SHIFT;
+
+/// Size of a sector.
+pub const SECTOR_SIZE: u32 = bindings::SECTOR_SIZE;
+
+/// The difference between the size of a page and the size of a sector,
+/// expressed as a power of two.
+pub const PAGE_SECTORS_SHIFT: u32 = bindings::PAGE_SECTORS_SHIFT;
 
 /// The C `struct device` of `dev`.
 ///

@@ -48,28 +48,60 @@
 //! reference to the `Request`. In addition, the conversion of an integer tag to
 //! a `Request` via the `TagSet` would not be sound without this bookkeeping.
 //!
-//! # Additions in this copy
-//!
-//! - A per-request driver area, [`Operations::RequestData`], created once per request by
-//!   [`Operations::new_request_data`] and reached with [`Request::data`] and
-//!   [`Request::data_mut`].
-//! - Request accessors ([`Request::command`], [`Request::sector`], [`Request::bytes`],
-//!   [`Request::ioprio`], ...), mapping a request's data to a scatterlist
-//!   ([`Request::map_sg`]) and ending it with any status ([`Request::end`]).
-//! - [`HwQueue`]: the hardware queue a request is queued on, which a driver stops when its
-//!   device is full; [`RequestQueue::start_stopped_hw_queues`] restarts it.
-//! - A timeout handler ([`Operations::timeout`]) for a device that stops answering; it sees
-//!   what a timed-out request asks for ([`TimedOut`]), not the request.
-//! - Hardware queues mapped to CPUs from a device's interrupt affinity
-//!   ([`TagSet::with_affinity`]).
-//! - Queue limits, a parent device, the disk's major and minors, its sysfs attributes, the
-//!   module owner of its operations and its geometry ([`gen_disk::GenDiskBuilder`]); capacity
-//!   changes that notify userspace ([`gen_disk::GenDisk::set_capacity_and_notify`]).
-//!
 //! [`GenDisk`]: gen_disk::GenDisk
 //! [`GenDisk<T>`]: gen_disk::GenDisk
 //! [`GenDiskBuilder`]: gen_disk::GenDiskBuilder
 //! [`GenDiskBuilder::build`]: gen_disk::GenDiskBuilder::build
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use kernel::{
+//!     alloc::flags,
+//!     block::mq::*,
+//!     new_mutex,
+//!     prelude::*,
+//!     sync::{aref::ARef, Arc, Mutex},
+//! };
+//!
+//! struct MyBlkDevice;
+//!
+//! #[vtable]
+//! impl Operations for MyBlkDevice {
+//!     type QueueData = ();
+//!     type RequestData = ();
+//!
+//!     fn new_request_data() -> impl PinInit<(), Error> {
+//!         Ok(())
+//!     }
+//!
+//!     fn queue_rq(
+//!         _hw_queue: &HwQueue,
+//!         _queue_data: (),
+//!         rq: ARef<Request<Self>>,
+//!         _is_last: bool,
+//!     ) -> Result<(), (Error, ARef<Request<Self>>)> {
+//!         Request::end_ok(rq);
+//!         Ok(())
+//!     }
+//!
+//!     fn commit_rqs(_hw_queue: &HwQueue, _queue_data: ()) {}
+//!
+//!     fn complete(rq: ARef<Request<Self>>) {
+//!         Request::end_ok(rq)
+//!             .map_err(|_e| kernel::error::code::EIO)
+//!             .expect("Fatal error - expected to be able to end request");
+//!     }
+//! }
+//!
+//! let tagset: Arc<TagSet<MyBlkDevice>> =
+//!     Arc::pin_init(TagSet::new(1, 256, 1), flags::GFP_KERNEL)?;
+//! let mut disk = gen_disk::GenDiskBuilder::new()
+//!     .capacity_sectors(4096)
+//!     .build(fmt!("myblk"), tagset, (), None)?;
+//!
+//! # Ok::<(), kernel::error::Error>(())
+//! ```
 
 pub mod gen_disk;
 mod operations;

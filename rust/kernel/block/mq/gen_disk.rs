@@ -5,8 +5,6 @@
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 //! C header: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h)
 
-// Paths are relative (`super::`) so that this file builds both in the kernel crate and in the
-// project's modules, where the abstractions are not at the crate root.
 use super::{
     operations::Operations,
     RequestQueue,
@@ -433,6 +431,12 @@ impl<T: Operations> GenDiskBuilder<T> {
     }
 
     /// Set the logical block size of the device to be built.
+    ///
+    /// This method will check the block size with [`Self::validate_block_size`]. If it is
+    /// not valid, an error is returned and the block size is not set.
+    ///
+    /// This is the smallest unit the storage device can address. It is
+    /// typically 4096 bytes.
     pub fn logical_block_size(mut self, block_size: u32) -> Result<Self> {
         Self::validate_block_size(block_size)?;
         self.limits = self.limits.logical_block_size(block_size);
@@ -440,6 +444,14 @@ impl<T: Operations> GenDiskBuilder<T> {
     }
 
     /// Set the physical block size of the device to be built.
+    ///
+    /// This method will check the block size with [`Self::validate_block_size`]. If it is
+    /// not valid, an error is returned and the block size is not set.
+    ///
+    /// This is the smallest unit a physical storage device can write
+    /// atomically. It is usually the same as the logical block size but may be
+    /// bigger. One example is SATA drives with 4096 byte physical block size
+    /// that expose a 512 byte logical block size to the operating system.
     pub fn physical_block_size(mut self, block_size: u32) -> Result<Self> {
         Self::validate_block_size(block_size)?;
         self.limits = self.limits.physical_block_size(block_size);
@@ -543,15 +555,19 @@ impl<T: Operations> GenDiskBuilder<T> {
         }
 
         let cleanup_failure = ScopeGuard::new_with_data((gendisk, data), move |(gendisk, data)| {
-            // SAFETY: `gendisk` is a valid pointer as we initialized it above
+            // SAFETY: `gendisk` came from `__blk_mq_alloc_disk()` above and
+            // has not been added to the VFS on this cleanup path.
             unsafe { bindings::put_disk(gendisk) };
-            // SAFETY: `data` was created by the call to `into_foreign()` above
+            // SAFETY: `data` came from `into_foreign()` above and has not been
+            // converted back on this cleanup path.
             drop(unsafe { T::QueueData::from_foreign(data) });
             // SAFETY: The disk was never added, so `free_disk` does not run: the private data
             // from `KBox::into_raw` above is ours to free.
             drop(unsafe { KBox::from_raw(private) });
         });
 
+        // The failure guard now owns both pieces of cleanup; the early guard
+        // must not run on this path anymore.
         recover_data.dismiss();
 
         // SAFETY: `gendisk` is valid and not yet added; the fields are ours to set.
@@ -561,7 +577,6 @@ impl<T: Operations> GenDiskBuilder<T> {
             (*gendisk).minors = self.minors as i32;
         }
 
-        // SAFETY: `gendisk` is a valid pointer as we initialized it above
         let mut writer = NullTerminatedFormatter::new(
             // SAFETY: `gendisk` points to a valid and initialized instance. We
             // have exclusive access, since the disk is not added to the VFS
@@ -571,7 +586,9 @@ impl<T: Operations> GenDiskBuilder<T> {
         .ok_or(EINVAL)?;
         writer.write_fmt(name)?;
 
-        // SAFETY: `gendisk` is a valid pointer as we initialized it above
+        // SAFETY: `gendisk` points to a valid and initialized instance of
+        // `struct gendisk`. `set_capacity` takes a lock to synchronize this
+        // operation, so we will not race.
         unsafe { bindings::set_capacity(gendisk, self.capacity_sectors) };
         if self.read_only {
             // SAFETY: `gendisk` is valid.
@@ -593,6 +610,8 @@ impl<T: Operations> GenDiskBuilder<T> {
 
         // INVARIANT: `gendisk` was initialized above.
         // INVARIANT: `gendisk` was added to the VFS via `device_add_disk` above.
+        // INVARIANT: `gendisk.queue.queue_data` is set to `data` in the call to
+        // `__blk_mq_alloc_disk` above.
         Ok(GenDisk {
             _tagset: tagset,
             gendisk,
@@ -657,6 +676,7 @@ impl<T: Operations> GenDiskVTable<T> {
 ///  - `gendisk` must always point to an initialized and valid `struct gendisk`.
 ///  - `gendisk` was added to the VFS through a call to
 ///    `bindings::device_add_disk`.
+///  - `self.gendisk.queue.queuedata` is initialized by a call to `ForeignOwnable::into_foreign`.
 pub struct GenDisk<T: Operations> {
     _tagset: Arc<TagSet<T>>,
     gendisk: *mut bindings::gendisk,
@@ -664,7 +684,7 @@ pub struct GenDisk<T: Operations> {
 }
 
 // SAFETY: `GenDisk` is an owned pointer to a `struct gendisk` and an `Arc` to a
-// `TagSet` It is safe to send this to other threads as long as T is Send.
+// `TagSet`. It is safe to send this to other threads as long as these two are `Send`.
 unsafe impl<T> Send for GenDisk<T>
 where
     T: Operations,
@@ -724,12 +744,14 @@ impl<T: Operations> Drop for GenDisk<T> {
         // to the VFS.
         unsafe { bindings::del_gendisk(self.gendisk) };
 
-        // SAFETY: `self.gendisk` points to a valid and initialized instance of
-        // `struct gendisk`
+        // SAFETY: By type invariant, `self.gendisk` was added to the VFS, so
+        // `put_disk()` must follow `del_gendisk()` to drop the final gendisk
+        // reference and trigger the remaining release path.
         unsafe { bindings::put_disk(self.gendisk) };
 
-        // SAFETY: `queue.queuedata` was created by `GenDiskBuilder::build` with a call to
-        // `ForeignOwnable::into_foreign` to create `queuedata`. The disk was deleted above,
+        // SAFETY: `queue.queuedata` was created by `GenDiskBuilder::build` with
+        // a call to `ForeignOwnable::into_foreign` to create `queuedata`.
+        // `ForeignOwnable::from_foreign` is only called here. The disk was deleted above,
         // so its sysfs files and operations no longer reach it.
         drop(unsafe { T::QueueData::from_foreign(queue_data) });
     }

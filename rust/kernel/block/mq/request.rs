@@ -53,6 +53,9 @@ use kernel::{
 /// We need to track 3 and 4 to ensure that it is safe to end the request and hand
 /// back ownership to the block layer.
 ///
+/// Note that the driver can still obtain new `ARef` even if there is no `ARef`s in existence by
+/// using `tag_to_rq`, hence the need to distinguish B and C.
+///
 /// In state 3 the single [`ARef`] is the only way to reach the request, so it
 /// may also give mutable access to the driver's data ([`Request::data_mut`]) and
 /// to the request's scatterlist ([`Request::map_sg`]).
