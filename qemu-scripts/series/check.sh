@@ -9,7 +9,8 @@
 #  2. scripts/checkpatch.pl --strict finds nothing in any patch;
 #  3. every prefix of the series builds: the kernel crate, the C helpers and
 #     the objects of the files the patch touches (not vmlinux: that is the
-#     bound on the cost, one kernel crate build per patch);
+#     bound on the cost, one kernel crate build per patch), with no warning
+#     in a file the series has touched so far;
 #  4. the whole series builds in tree with CLIPPY=1: the drivers, the sample
 #     and rnull as modules, the abstractions' KUnit suites and the kernel
 #     crate's doctests built in (CONFIG_RUST_VIRTIO_KUNIT_TEST,
@@ -129,11 +130,16 @@ for i in "${!commits[@]}"; do
 	done < <(git -C "$tree" diff-tree --no-commit-id --name-only -r "$c" | sort -u)
 	mapfile -t targets < <(printf '%s\n' "${targets[@]}" | awk '!seen[$0]++')
 	say "Series: patch $num builds (${targets[*]})"
+	# Without warnings in the files the series has touched so far (an item
+	# that only a later patch uses is dead code here).
+	git -C "$tree" diff --name-only "$tag..$c" >"$logs/touched-$num.txt"
 	if configure >"$logs/bisect-$num.log" 2>&1 &&
-		kmake "${targets[@]}" >>"$logs/bisect-$num.log" 2>&1; then
+		kmake "${targets[@]}" >>"$logs/bisect-$num.log" 2>&1 &&
+		"$top/qemu-scripts/series/warnings.py" --touched "$logs/touched-$num.txt" \
+			"$logs/bisect-$num.log" >"$logs/bisect-$num.err" && [ ! -s "$logs/bisect-$num.err" ]; then
 		result ok "prefix_${num}_builds"
 	else
-		grep -E '^(error|warning)|error:' -A8 "$logs/bisect-$num.log" >"$logs/bisect-$num.err" || true
+		grep -E '^(error|warning)|error:' -A8 "$logs/bisect-$num.log" >>"$logs/bisect-$num.err" || true
 		result "not ok" "prefix_${num}_builds" "$logs/bisect-$num.err"
 	fi
 done

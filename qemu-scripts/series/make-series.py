@@ -35,12 +35,24 @@ Documentation/design.rst, "One source, two builds"):
     lines, `pub mod` lines, MAINTAINERS entries) is written here, with the
     patch that needs it.
 
-A change that the kernel tree itself needs and that is not a file of the
-project (the conversion of rnull to the changed block API) is a patch under
-patches/, applied as it is.
+The blk-mq extensions change files that the kernel already has (the kernel
+crate's block module, rnull), one extension per patch. The project only has
+their final state, so the states in between are patches under
+patches/block/, in in-tree form, each applied to the tree the previous one
+left (with rnull converted where the API changes); patches/ also holds the
+part of a later patch that touches those files. After the last patch, each
+of these files must be exactly the project's file as rewritten above: if the
+project changed one since, `make series` stops and writes the difference to
+OUTDIR/stale-patches.diff. To put a change into the patch it belongs to,
+edit the commits in TREE (`git rebase -i TAG`), then
+
+    make-series.py --top TOP --tree TREE --base TAG --save-patches
+
+writes each commit's part back to its file under patches/.
 """
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -231,6 +243,8 @@ def insert_sorted(lines, new, first, last):
 class Tree:
     def __init__(self, top, tree):
         self.top, self.tree = top, tree
+        # Patch file -> the files it changes, in the order applied.
+        self.applied = {}
 
     def src(self, rel):
         return read(os.path.join(self.top, rel))
@@ -248,13 +262,16 @@ class Tree:
         return os.path.exists(self.path(rel))
 
     # Rust files.
-    def abstraction(self, rel, drop=()):
-        """rust/kernel/<rel>, without the lines matching `drop` (module
-        declarations whose files a later patch adds)."""
+    def rendered(self, rel, drop=()):
+        """rust/kernel/<rel> as in tree, without the lines matching `drop`
+        (module declarations whose files a later patch adds)."""
         text = rewrite_abstraction(self.src(rel))
         for pat in drop:
             text = "\n".join(l for l in text.split("\n") if not re.fullmatch(pat, l))
-        self.put(rel, rustfmt(text, self.path(".rustfmt.toml")))
+        return rustfmt(text, self.path(".rustfmt.toml"))
+
+    def abstraction(self, rel, drop=()):
+        self.put(rel, self.rendered(rel, drop))
 
     def driver(self, rel):
         text = rustfmt(rewrite_driver(self.src(rel)), self.path(".rustfmt.toml"))
@@ -325,7 +342,10 @@ class Tree:
             m = re.match(r"const (.+) RVIRTIO_CONST_(\w+) = (.+);$", l)
             if m:
                 ours[m.group(2)] = f"const {m.group(1)} RUST_CONST_HELPER_{m.group(2)} = {m.group(3)};"
+        # After the kernel's blk-mq constant and those the series added since.
         anchor = next(i for i, l in enumerate(lines) if "RUST_CONST_HELPER_BLK_FEAT_ROTATIONAL" in l)
+        while any(f" RUST_CONST_HELPER_{n} " in lines[anchor + 1] for n in ours):
+            anchor += 1
         new = []
         for name in consts:
             if name not in ours:
@@ -347,6 +367,7 @@ class Tree:
 
     def patch(self, name):
         run(["git", "apply", "--index", os.path.join(HERE, "patches", name)], cwd=self.tree)
+        self.applied[name] = patch_files(name)
 
     def maintainers(self, section, entry):
         """Add the MAINTAINERS section `section` (its first line) with the
@@ -375,6 +396,11 @@ class Tree:
             pos += 1
         lines[pos + 1:pos + 1] = [section] + entry.split("\n") + [""]
         self.put("MAINTAINERS", "\n".join(lines))
+
+
+def patch_files(name):
+    """The files that patches/<name> changes."""
+    return re.findall(r"^diff --git a/(\S+) ", read(os.path.join(HERE, "patches", name)), re.M)
 
 
 def run(cmd, cwd=None, **kw):
@@ -410,9 +436,6 @@ def p_helpers(t, ident):
 
 
 VIRTIO_CONSTS = ["VIRTIO_RING_F_INDIRECT_DESC"]
-BLOCK_CONSTS = ["BLK_FEAT_WRITE_CACHE", "BLK_FEAT_FUA", "BLK_FEAT_ROTATIONAL", "REQ_OP_MASK",
-                "REQ_FUA", "REQ_NOUNMAP", "BLK_STS_OK", "BLK_STS_RESOURCE",
-                "BLK_STS_DEV_RESOURCE"]
 # Macros that are plain numbers, which bindgen turns into `u32` constants of
 # the same name: the typed constant replaces them, as for VM_* in
 # rust/bindgen_parameters.
@@ -427,15 +450,24 @@ def p_bindings(t, ident):
     t.bindings(t.project_includes(), [])
 
 
-def p_block(t, ident):
-    t.bindings([], BLOCK_CONSTS)
-    for rel in ("rust/kernel/block.rs", "rust/kernel/block/mq.rs",
-                "rust/kernel/block/mq/gen_disk.rs", "rust/kernel/block/mq/operations.rs",
-                "rust/kernel/block/mq/request.rs", "rust/kernel/block/mq/tag_set.rs"):
-        t.abstraction(rel)
-    t.patch("rnull-block-mq.patch")
-    # The block layer code no longer uses `Error::to_blk_status()`.
-    t.patch("error-to-blk-status.patch")
+# The blk-mq extensions, in order: (name, patches/block/<name>.patch, the
+# constants they add to bindings_helper.h).
+BLOCK = [
+    ("block-request", "01-request-accessors", ["REQ_OP_MASK", "REQ_FUA", "REQ_NOUNMAP",
+                                               "BLK_STS_OK"]),
+    ("block-request-data", "02-request-data", []),
+    ("block-queue-rq", "03-queue-rq", ["BLK_STS_RESOURCE", "BLK_STS_DEV_RESOURCE"]),
+    ("block-timeout", "04-timeout", []),
+    ("block-limits", "05-limits", ["BLK_FEAT_WRITE_CACHE", "BLK_FEAT_FUA"]),
+    ("block-disk", "06-disk", []),
+    ("block-affinity", "07-affinity", []),
+]
+
+
+def p_block(consts):
+    def apply(t, ident):
+        t.bindings([], consts)
+    return apply
 
 
 def p_ida(t, ident):
@@ -589,7 +621,7 @@ def p_kunit(t, ident):
 SERIES = [
     ("bindings", p_bindings),
     ("helpers", p_helpers),
-    ("block-mq", p_block),
+    *[(name, p_block(consts)) for name, _, consts in BLOCK],
     ("ida", p_ida),
     ("hw-random", p_hw_random),
     ("net", p_net),
@@ -601,6 +633,53 @@ SERIES = [
     ("net-driver", p_net_driver),
     ("kunit", p_kunit),
 ]
+
+
+# Series patch -> the patch under patches/ it applies first (files of the
+# kernel tree that the project extends).
+KERNEL_PATCHES = {
+    **{name: f"block/{patch}.patch" for name, patch, _ in BLOCK},
+    # What the request tokens read of a request's private area.
+    "virtio-blk": "virtio-blk-request.patch",
+}
+
+
+def check_stale(t, out, base):
+    """Dies if a file that patches/ change is not, after the last of them,
+    the project's file as rewritten."""
+    diffs = []
+    for rel in dict.fromkeys(f for files in t.applied.values() for f in files):
+        if not os.path.exists(os.path.join(t.top, rel)):
+            continue
+        have, want = t.get(rel), t.rendered(rel)
+        if have != want:
+            diffs += difflib.unified_diff(have.splitlines(True), want.splitlines(True),
+                                          f"a/{rel}", f"b/{rel}")
+    if diffs:
+        os.makedirs(out, exist_ok=True)
+        path = os.path.join(out, "stale-patches.diff")
+        write(path, "".join(diffs))
+        die(f"the patches under {os.path.join(HERE, 'patches')} do not end at the project's "
+            f"files; the difference is {path}. Add it to the commit of the change it belongs "
+            f"to in {t.tree} (git rebase -i {base}), then write the patches back with\n  "
+            f"{sys.argv[0]} --top {t.top} --tree {t.tree} --base {base} --save-patches")
+
+
+def save_patches(top, tree, base):
+    """Writes the part of each commit of TREE that patches/ hold back to its file."""
+    commits = subprocess.run(["git", "rev-list", "--reverse", f"{base}..HEAD"], cwd=tree,
+                             check=True, capture_output=True, text=True).stdout.split()
+    if len(commits) != len(SERIES):
+        die(f"{tree} has {len(commits)} commits on {base}, the series {len(SERIES)}")
+    for (name, _), commit in zip(SERIES, commits):
+        if name not in KERNEL_PATCHES:
+            continue
+        patch = KERNEL_PATCHES[name]
+        diff = subprocess.run(["git", "diff", "--no-color", f"{commit}~", commit, "--"] +
+                              patch_files(patch), cwd=tree, check=True, capture_output=True,
+                              text=True).stdout
+        write(os.path.join(HERE, "patches", patch), diff)
+        print(f"patches/{patch}")
 
 
 def check_summary(report):
@@ -616,10 +695,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--top", required=True)
     ap.add_argument("--tree", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--base", required=True, help="the tree's version tag")
     ap.add_argument("--report", help="report.txt of the last `make check`, for the cover letter")
+    ap.add_argument("--save-patches", action="store_true",
+                    help="write TREE's commits back to patches/ instead")
     args = ap.parse_args()
+    if args.save_patches:
+        save_patches(args.top, args.tree, args.base)
+        return
+    if not args.out:
+        die("--out is required")
     args.out = os.path.abspath(args.out)
 
     ident = subprocess.run(["git", "var", "GIT_AUTHOR_IDENT"], cwd=args.top, check=True,
@@ -629,6 +715,8 @@ def main():
     run(["git", "checkout", "-q", "-f", args.base], cwd=args.tree)
     run(["git", "clean", "-q", "-f", "-d", "-x"], cwd=args.tree)
     for name, fn in SERIES:
+        if name in KERNEL_PATCHES:
+            t.patch(KERNEL_PATCHES[name])
         fn(t, ident)
         msg = read(os.path.join(HERE, "messages", f"{name}.txt"))
         # Debian's tree ignores everything at its top level (.gitignore).
@@ -637,8 +725,9 @@ def main():
             input=msg, text=True)
     os.makedirs(args.out, exist_ok=True)
     for f in os.listdir(args.out):
-        if f.endswith(".patch"):
+        if f.endswith(".patch") or f.endswith(".diff"):
             os.unlink(os.path.join(args.out, f))
+    check_stale(t, args.out, args.base)
     run(["git", "format-patch", "-q", "--cover-letter", f"--base={args.base}",
          "--subject-prefix=PATCH", "-o", args.out, f"{args.base}..HEAD"], cwd=args.tree)
     cover = os.path.join(args.out, "0000-cover-letter.patch")
