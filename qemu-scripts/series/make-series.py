@@ -104,6 +104,11 @@ def rewrite_abstraction(text):
                      re.sub(r"(?<![\w:$])kernel::", "crate::", l)
                      for l in text.split("\n"))
     text = merge_uses(text, "crate")
+    # `Device::as_raw()` is private to the kernel crate: out of tree the block
+    # module has its own copy of it, `device_raw()`.
+    text = text.replace("super::super::device_raw(d)", "d.as_raw()")
+    text = text.replace("super::super::device_raw", "Device::as_raw")
+    text = re.sub(r"/// The C `struct device` of `dev`\.\n.*?\n}\n\n", "", text, flags=re.S)
     text = text.replace("bindings::RVIRTIO_CONST_", "bindings::")
     text = text.replace("#[cfg(rvirtio_kunit)]", "#[cfg(CONFIG_RUST_VIRTIO_KUNIT_TEST)]")
     text = re.sub(r"kunit_tests\(rvirtio_", "kunit_tests(rust_kernel_", text)
@@ -194,6 +199,26 @@ def merge_uses(text, root):
     return "\n".join(lines)
 
 
+def drop_fn(text, name):
+    """Removes the function `name` (one in the file), with its documentation
+    and attributes."""
+    lines = text.split("\n")
+    found = [i for i, l in enumerate(lines)
+             if re.match(rf"\s*(pub(\(crate\))? )?(const )?(unsafe )?fn {name}\b", l)]
+    if len(found) != 1:
+        die(f"{len(found)} functions named {name}")
+    first = last = found[0]
+    indent = lines[first][:len(lines[first]) - len(lines[first].lstrip())]
+    while first > 0 and lines[first - 1].strip().startswith(("///", "#[")):
+        first -= 1
+    while lines[last] != indent + "}":
+        last += 1
+    if last + 1 < len(lines) and lines[last + 1].strip() == "":
+        last += 1
+    del lines[first:last + 1]
+    return "\n".join(lines)
+
+
 def rustfmt(text, config):
     r = subprocess.run([os.environ.get("RUSTFMT", "rustfmt"), "--edition", "2021",
                         "--config-path", config, "--emit", "stdout"], input=text,
@@ -245,6 +270,8 @@ class Tree:
         self.top, self.tree = top, tree
         # Patch file -> the files it changes, in the order applied.
         self.applied = {}
+        # The name of the series patch being made.
+        self.current = None
 
     def src(self, rel):
         return read(os.path.join(self.top, rel))
@@ -264,11 +291,21 @@ class Tree:
     # Rust files.
     def rendered(self, rel, drop=()):
         """rust/kernel/<rel> as in tree, without the lines matching `drop`
-        (module declarations whose files a later patch adds)."""
+        (module declarations whose files a later patch adds) and without the
+        functions that a later patch adds (ADDED_LATER)."""
         text = rewrite_abstraction(self.src(rel))
         for pat in drop:
             text = "\n".join(l for l in text.split("\n") if not re.fullmatch(pat, l))
+        for name in self.later(rel):
+            text = drop_fn(text, name)
         return rustfmt(text, self.path(".rustfmt.toml"))
+
+    def later(self, rel):
+        """The functions of `rel` that a patch after the current one adds."""
+        names = [name for name, _ in SERIES]
+        now = names.index(self.current) if self.current in names else len(names)
+        return [f for patch, fns in ADDED_LATER.get(rel, {}).items()
+                if names.index(patch) > now for f in fns]
 
     def abstraction(self, rel, drop=()):
         self.put(rel, self.rendered(rel, drop))
@@ -635,6 +672,15 @@ SERIES = [
 ]
 
 
+# Crate-private functions that only a later patch uses, which that patch adds
+# (an earlier one would have dead code): file -> {series patch: [functions]}.
+ADDED_LATER = {
+    "rust/kernel/net/page_pool.rs": {"virtio-net": ["from_raw"]},
+    "rust/kernel/virtio/sg.rs": {"virtio-blk": ["trust", "push_list"],
+                                 "virtio-net": ["push_raw", "push_skb", "push_page_raw"]},
+}
+
+
 # Series patch -> the patch under patches/ it applies first (files of the
 # kernel tree that the project extends).
 KERNEL_PATCHES = {
@@ -715,9 +761,13 @@ def main():
     run(["git", "checkout", "-q", "-f", args.base], cwd=args.tree)
     run(["git", "clean", "-q", "-f", "-d", "-x"], cwd=args.tree)
     for name, fn in SERIES:
+        t.current = name
         if name in KERNEL_PATCHES:
             t.patch(KERNEL_PATCHES[name])
         fn(t, ident)
+        for rel, added in ADDED_LATER.items():
+            if name in added:
+                t.abstraction(rel)
         msg = read(os.path.join(HERE, "messages", f"{name}.txt"))
         # Debian's tree ignores everything at its top level (.gitignore).
         run(["git", "add", "-A", "-f"], cwd=args.tree)
