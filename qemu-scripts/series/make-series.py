@@ -106,7 +106,7 @@ def rewrite_abstraction(text):
     text = merge_uses(text, "crate")
     # `Device::as_raw()` is private to the kernel crate: out of tree the block
     # module has its own copy of it, `device_raw()`.
-    text = text.replace("super::super::device_raw(d)", "d.as_raw()")
+    text = re.sub(r"super::super::device_raw\((\w+)\)", r"\1.as_raw()", text)
     text = text.replace("super::super::device_raw", "Device::as_raw")
     text = re.sub(r"/// The C `struct device` of `dev`\.\n.*?\n}\n\n", "", text, flags=re.S)
     text = text.replace("bindings::RVIRTIO_CONST_", "bindings::")
